@@ -1,0 +1,149 @@
+"""The Assistant: one plain object that owns the model, the index and the answer engine.
+
+The CLI and the web app are thin shells over it. It loads lazily, builds the index on first use
+when none exists, and switches to a newer index as soon as `glossarian index build` swaps one in,
+keeping the last good index when a new one cannot be loaded.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from glossarian.answer import Answer, simple_compose
+from glossarian.config import Settings
+from glossarian.errors import IndexInvalid, IndexNotFound, InputError
+from glossarian.lang import detect_language, normalize
+
+log = logging.getLogger("glossarian")
+
+
+@dataclass
+class Turn:
+    role: str  # "user" or "assistant"
+    content: str
+
+
+def validate_question(question, max_chars: int) -> str:
+    if not isinstance(question, str):
+        raise InputError(f"The question must be text, not {type(question).__name__}.",
+                         'Send {"question": "..."} with a string.')
+    if "\x00" in question or sum(1 for c in question if not (c.isprintable() or c.isspace())) > len(question) * 0.3:
+        raise InputError("The question is not readable text (binary or control characters).",
+                         "Type the question in plain Chinese or English.")
+    if len(question) > max_chars:
+        raise InputError(f"The question is {len(question)} characters long; the limit is {max_chars}.",
+                         "Ask about one or two terms at a time.")
+    cleaned = normalize(question)
+    if not cleaned:
+        raise InputError("The question is empty.", "Type a question, e.g. 'What is a backbone?' or '什么是 GAP？'")
+    return cleaned
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings.from_env()
+        self._lock = threading.RLock()
+        self._embedder = None
+        self._retriever = None
+        self._loaded_target: str | None = None
+        self.last_reload_error: str | None = None
+
+    # -- loading -----------------------------------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from glossarian.embedding import get_embedder
+
+            with self._lock:
+                if self._embedder is None:
+                    self._embedder = get_embedder(self.settings)
+        return self._embedder
+
+    def _current_target(self) -> str | None:
+        try:
+            return os.readlink(Path(self.settings.index) / "current")
+        except OSError:
+            return None
+
+    def _load(self, build_if_missing: bool):
+        from glossarian.index import build_index, load_index
+        from glossarian.retrieval import Retriever
+
+        model = (self.embedder.name, self.embedder.fingerprint)
+        try:
+            data = load_index(self.settings.index, model)
+        except IndexNotFound:
+            if not build_if_missing:
+                raise
+            log.warning("No index yet in %s: building it now.", self.settings.index)
+            build_index(self.settings, self.embedder, progress=False)
+            data = load_index(self.settings.index, model)
+        return Retriever(data, self.embedder, self.settings.top_k)
+
+    def retriever(self, build_if_missing: bool = True):
+        """The current retriever; reloads when a newer index was swapped in, keeps the old one if it is bad."""
+        target = self._current_target()
+        if self._retriever is not None and target == self._loaded_target:
+            return self._retriever
+        with self._lock:
+            target = self._current_target()
+            if self._retriever is not None and target == self._loaded_target:
+                return self._retriever
+            try:
+                self._retriever = self._load(build_if_missing)
+                self._loaded_target = self._current_target()
+                self.last_reload_error = None
+            except (IndexInvalid, IndexNotFound) as exc:
+                if self._retriever is None:
+                    raise
+                # Keep serving the last good index; remember why the new one was refused.
+                self.last_reload_error = str(exc)
+                self._loaded_target = target
+                log.error("New index refused, still serving the previous one: %s", exc)
+            return self._retriever
+
+    def warm_up(self) -> None:
+        self.retriever().search("warm up")
+
+    # -- answering ---------------------------------------------------------------------------
+    def stream(self, question, history: list[Turn] | None = None) -> Iterator[Answer]:
+        """Yield progressively longer answers; the last one is complete."""
+        q = validate_question(question, self.settings.max_question_chars)
+        lang = detect_language(q)
+        retriever = self.retriever()
+        retrieval = retriever.search(q)
+        related = {e.id: e for e in retriever.index.entries}
+        text = ""
+        answer = Answer(question=q, language=lang, answer="", abstained=retrieval.abstained,
+                        suggestions=retrieval.nearest)
+        for chunk, sources in simple_compose(retrieval, lang, related):
+            text += chunk
+            answer = Answer(question=q, language=lang, answer=text, sources=sources,
+                            abstained=retrieval.abstained, suggestions=retrieval.nearest)
+            yield answer
+
+    def ask(self, question, history: list[Turn] | None = None) -> Answer:
+        answer = None
+        for answer in self.stream(question, history):
+            pass
+        return answer
+
+    def health(self) -> dict:
+        from glossarian.embedding import model_identity
+        from glossarian.index import index_status
+
+        info = {"model": self.settings.embed_model, "index": str(self.settings.index)}
+        try:
+            status = index_status(self.settings, model_identity(self.settings))
+            info.update(entries=status.manifest.get("count"), built_at=status.manifest.get("built_at"),
+                        stale=not status.fresh)
+        except Exception as exc:  # health must answer even when the index is broken
+            info.update(error=str(exc))
+        info["loaded"] = self._retriever is not None
+        if self.last_reload_error:
+            info["reload_error"] = self.last_reload_error
+        return info

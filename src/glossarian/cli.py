@@ -1,0 +1,133 @@
+"""The `glossarian` command: index, ask, corpus, eval. Errors become one clear line, never a traceback."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from glossarian.config import Settings
+from glossarian.errors import GlossarianError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Glossarian: a bilingual deep-learning glossary assistant.")
+index_app = typer.Typer(no_args_is_help=True, help="Build and inspect the search index.")
+corpus_app = typer.Typer(no_args_is_help=True, help="Validate and import glossary entries.")
+app.add_typer(index_app, name="index")
+app.add_typer(corpus_app, name="corpus")
+
+CorpusOpt = typer.Option(None, "--corpus", help="Glossary folder [env: GLOSSARIAN_CORPUS]", show_default=False)
+IndexOpt = typer.Option(None, "--index", help="Index folder [env: GLOSSARIAN_INDEX]", show_default=False)
+ModelOpt = typer.Option(None, "--model", help="Embedding model name or folder [env: GLOSSARIAN_EMBED_MODEL]",
+                        show_default=False)
+
+
+def settings(corpus: Optional[Path] = None, index: Optional[Path] = None, model: Optional[str] = None) -> Settings:
+    return Settings.from_env(corpus=corpus, index=index, embed_model=model)
+
+
+def _assistant(s: Settings):
+    from glossarian.assistant import Assistant
+
+    return Assistant(s)
+
+
+def _print_answer(answer) -> None:
+    typer.echo(answer.answer)
+    if answer.sources:
+        typer.echo("\nSources: " + ", ".join(f"[{n}] {h.entry.id}" for n, h in enumerate(answer.sources, 1)))
+
+
+@index_app.command("build")
+def index_build(corpus: Optional[Path] = CorpusOpt, index: Optional[Path] = IndexOpt,
+                model: Optional[str] = ModelOpt) -> None:
+    """Embed the corpus and write the index (incremental, atomic)."""
+    from glossarian.embedding import get_embedder
+    from glossarian.index import build_index
+
+    s = settings(corpus, index, model)
+    report = build_index(s, get_embedder(s), progress=sys.stderr.isatty())
+    for line in report.lines():
+        typer.echo(line)
+
+
+@index_app.command("status")
+def index_status_cmd(corpus: Optional[Path] = CorpusOpt, index: Optional[Path] = IndexOpt,
+                     model: Optional[str] = ModelOpt) -> None:
+    """Show the index and whether the corpus changed since it was built (exit 0 fresh, 1 stale)."""
+    from glossarian.embedding import model_identity
+    from glossarian.index import index_status
+
+    s = settings(corpus, index, model)
+    st = index_status(s, model_identity(s))
+    m = st.manifest
+    typer.echo(f"index:    {s.index}")
+    typer.echo(f"entries:  {m.get('count')}")
+    typer.echo(f"model:    {m.get('model')} ({m.get('model_fingerprint')}, dim {m.get('dim')}, {m.get('ann')})")
+    typer.echo(f"built:    {m.get('built_at')}")
+    if st.fresh:
+        typer.echo("status:   fresh")
+        return
+    typer.echo("status:   STALE — run `glossarian index build`")
+    for label, ids in (("added", st.added), ("changed", st.changed), ("removed", st.removed)):
+        if ids:
+            typer.echo(f"  {label}: {', '.join(ids)}")
+    if st.model_mismatch:
+        typer.echo(f"  model: {st.model_mismatch}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def ask(question: Optional[str] = typer.Argument(None, help="The question; omit to read one per line from stdin."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+        corpus: Optional[Path] = CorpusOpt, index: Optional[Path] = IndexOpt, model: Optional[str] = ModelOpt) -> None:
+    """Ask the glossary a question in Chinese or English."""
+    assistant = _assistant(settings(corpus, index, model))
+    if question is not None:
+        answer = assistant.ask(question)
+        if as_json:
+            typer.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        else:
+            _print_answer(answer)
+        return
+    # Batch mode: one question per line in, one JSON object per line out; the model loads once.
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            out = assistant.ask(line.rstrip("\n")).to_json()
+        except GlossarianError as exc:
+            out = {"question": line.rstrip("\n"), "error": exc.message, "hint": exc.hint}
+        typer.echo(json.dumps(out, ensure_ascii=False))
+        sys.stdout.flush()
+
+
+@corpus_app.command("check")
+def corpus_check(corpus: Optional[Path] = CorpusOpt) -> None:
+    """Validate every entry; print each problem as file:line: message (exit 1 if any)."""
+    from glossarian.corpus import check_corpus, load_corpus
+    from glossarian.tools import tool_names
+
+    s = settings(corpus)
+    c = load_corpus(s.corpus)
+    problems = check_corpus(c, set(tool_names()))
+    for p in problems:
+        typer.echo(f"{Path(s.corpus) / p.path}:{p.line}: {p.message}")
+    if problems:
+        typer.echo(f"{len(problems)} problem(s) in {len(c.entries)} entries.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"OK: {len(c.entries)} entries, no problems.")
+
+
+def main() -> None:
+    try:
+        app()
+    except GlossarianError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        if exc.hint:
+            typer.echo(f"  fix: {exc.hint}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

