@@ -121,6 +121,27 @@ def corpus_check(corpus: Optional[Path] = CorpusOpt) -> None:
     typer.echo(f"OK: {len(c.entries)} entries, no problems.")
 
 
+@app.command("eval")
+def eval_cmd(set_file: Path = typer.Option(Path("tests/data/eval_dev.jsonl"), "--set", help="JSONL evaluation set"),
+             as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+             mode: str = typer.Option("hybrid", "--mode", help="hybrid (shipped), dense or bm25"),
+             corpus: Optional[Path] = CorpusOpt, index: Optional[Path] = IndexOpt, model: Optional[str] = ModelOpt) -> None:
+    """Measure retrieval quality on a labelled question set."""
+    from glossarian.evaluate import evaluate, format_report, load_cases
+
+    if mode not in ("hybrid", "dense", "bm25"):
+        raise GlossarianError(f"Unknown mode '{mode}'.", "Use one of: hybrid, dense, bm25.")
+    cases = load_cases(set_file)
+    report = evaluate(_assistant(settings(corpus, index, model)).retriever(), cases, mode)
+    if as_json:
+        out = dict(report.summary, failures=[
+            {"question": o.case.question, "expected": o.case.expected, "got": o.got, "abstained": o.abstained}
+            for o in report.failures()])
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
+    else:
+        typer.echo(format_report(report))
+
+
 def main() -> None:
     try:
         app()

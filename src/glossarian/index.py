@@ -4,7 +4,8 @@ Layout of the index folder:
     current -> builds/<build-id>     a symlink, replaced in one rename when a build finishes
     builds/<build-id>/manifest.json  model, dimension, per-entry content hashes, file checksums
     builds/<build-id>/entries.jsonl  the entries, in vector order
-    builds/<build-id>/vectors.npy    normalised float32 vectors (reused by incremental builds)
+    builds/<build-id>/vectors.npy    normalised float32 vectors, VIEWS_PER_ENTRY rows per entry (reused by
+                                     incremental builds)
     builds/<build-id>/ann.faiss      FAISS inner-product index over the vectors
     builds/<build-id>/bm25/          bm25s lexical index
 A build that dies half-way leaves only a `.tmp-*` folder behind; `current` still points at the last good build.
@@ -25,13 +26,14 @@ from pathlib import Path
 import numpy as np
 
 from glossarian.config import Settings
-from glossarian.corpus import Entry, load_corpus
+from glossarian.corpus import VIEWS_PER_ENTRY, Entry, load_corpus
 from glossarian.errors import CorpusError, IndexInvalid, IndexNotFound
 from glossarian.lexical import LexicalIndex
 
 FORMAT_VERSION = 1
 # Exact search below this size; HNSW above it (see README "Performance" for the measured crossover).
 HNSW_MIN_ENTRIES = 20_000
+BACKGROUND_FILE = Path(__file__).parent / "data" / "background.txt"
 REBUILD_HINT = "Run `glossarian index build` to rebuild it."
 
 
@@ -45,16 +47,37 @@ class IndexData:
     vectors: np.ndarray
     ann: object
     lexical: LexicalIndex
+    background: np.ndarray | None = None  # vectors of out-of-scope passages (see retrieval.py)
     by_id: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self):
         self.by_id = {e.id: i for i, e in enumerate(self.entries)}
 
+    @property
+    def views(self) -> int:
+        return int(self.manifest.get("views", 1))
+
     def dense_search(self, query_vec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k entries by their best view's cosine: (scores, entry positions), best first."""
         k = min(k, len(self.entries))
-        scores, ids = self.ann.search(np.ascontiguousarray(query_vec.reshape(1, -1), dtype=np.float32), k)
-        keep = ids[0] >= 0
-        return scores[0][keep], ids[0][keep]
+        q = np.ascontiguousarray(query_vec.reshape(1, -1), dtype=np.float32)
+        scores, ids = self.ann.search(q, k * self.views)
+        best: dict[int, float] = {}
+        for score, vid in zip(scores[0].tolist(), ids[0].tolist()):
+            if vid >= 0 and (vid // self.views) not in best:
+                best[vid // self.views] = score
+        top = list(best.items())[:k]
+        return np.array([s for _, s in top], dtype=np.float32), np.array([i for i, _ in top], dtype=np.int64)
+
+    def background_score(self, query_vec: np.ndarray) -> float:
+        if self.background is None or not len(self.background):
+            return 0.0
+        return float(np.max(self.background @ query_vec))
+
+    def cosine(self, position: int, query_vec: np.ndarray) -> float:
+        """Exact best-view cosine of one entry (for entries found by other means than FAISS)."""
+        v = self.views
+        return float(np.max(self.vectors[position * v : (position + 1) * v] @ query_vec))
 
 
 @dataclass
@@ -104,7 +127,7 @@ def make_ann(vectors: np.ndarray):
 
     faiss.omp_set_num_threads(1)
     dim = vectors.shape[1]
-    if len(vectors) >= HNSW_MIN_ENTRIES:
+    if len(vectors) >= HNSW_MIN_ENTRIES * VIEWS_PER_ENTRY:
         ann = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         ann.hnsw.efConstruction = 80
         ann.hnsw.efSearch = 96
@@ -160,22 +183,39 @@ def load_index(index_dir: Path, model: tuple[str, str | None] | None = None) -> 
         faiss.omp_set_num_threads(1)
         ann = faiss.read_index(str(folder / "ann.faiss"))
         lexical = LexicalIndex.load(folder / "bm25")
+        bg_path = folder / "background.npy"
+        background = np.load(bg_path, allow_pickle=False) if bg_path.is_file() else None
     except Exception as exc:  # any unreadable file means the same thing to the user
         raise IndexInvalid(f"The index in {folder} cannot be read ({exc}).", REBUILD_HINT) from exc
     n = len(entries)
-    if vectors.shape != (n, manifest.get("dim")) or ann.ntotal != n or manifest.get("count") != n:
+    rows = n * int(manifest.get("views", 1))
+    if vectors.shape != (rows, manifest.get("dim")) or ann.ntotal != rows or manifest.get("count") != n:
         raise IndexInvalid(f"The index in {folder} is inconsistent (entries, vectors and FAISS disagree).",
                            REBUILD_HINT)
-    return IndexData(folder, manifest, entries, vectors, ann, lexical)
+    if background is not None and background.shape[1:] != (manifest.get("dim"),):
+        raise IndexInvalid(f"The background vectors in {folder} have the wrong shape.", REBUILD_HINT)
+    return IndexData(folder, manifest, entries, vectors, ann, lexical, background)
 
 
-def _previous_vectors(index_dir: Path, model: tuple[str, str | None]) -> dict[str, tuple[str, np.ndarray]]:
-    """id -> (content hash, vector) from the last good build with the same model; empty if unusable."""
+def _previous(index_dir: Path, model: tuple[str, str | None]) -> IndexData | None:
+    """The last good build made with the same model and view layout, or None."""
     try:
         old = load_index(index_dir, model)
     except (IndexNotFound, IndexInvalid):
-        return {}
-    return {e.id: (e.content_hash, old.vectors[i]) for i, e in enumerate(old.entries)}
+        return None
+    return old if old.views == VIEWS_PER_ENTRY else None
+
+
+def _background(embedder, old: IndexData | None) -> tuple[np.ndarray, str]:
+    """Vectors of the shipped background passages, reused from the last build when unchanged."""
+    text = BACKGROUND_FILE.read_text("utf-8") if BACKGROUND_FILE.is_file() else ""
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    if old is not None and old.manifest.get("background") == digest and old.background is not None:
+        return old.background, digest
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return np.zeros((0, embedder.dim), dtype=np.float32), digest
+    return embedder.embed_passages(lines), digest
 
 
 def build_index(settings: Settings, embedder, progress: bool = False,
@@ -198,18 +238,23 @@ def build_index(settings: Settings, embedder, progress: bool = False,
     with open(index_dir / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent builds take turns
         model = (embedder.name, embedder.fingerprint)
-        previous = _previous_vectors(index_dir, model)
+        old = _previous(index_dir, model)
+        v = VIEWS_PER_ENTRY
+        previous = {} if old is None else {
+            e.id: (e.content_hash, old.vectors[i * v : (i + 1) * v]) for i, e in enumerate(old.entries)}
         entries = corpus.entries
-        vectors = np.zeros((len(entries), embedder.dim), dtype=np.float32)
+        vectors = np.zeros((len(entries) * v, embedder.dim), dtype=np.float32)
         todo = []
         for i, e in enumerate(entries):
             old = previous.get(e.id)
             if old is not None and old[0] == e.content_hash:
-                vectors[i] = old[1]
+                vectors[i * v : (i + 1) * v] = old[1]
             else:
                 todo.append(i)
         if todo:
-            vectors[todo] = embedder.embed_passages([entries[i].embed_text() for i in todo], progress=progress)
+            fresh = embedder.embed_passages([t for i in todo for t in entries[i].embed_views()], progress=progress)
+            for n, i in enumerate(todo):
+                vectors[i * v : (i + 1) * v] = fresh[n * v : (n + 1) * v]
 
         tmp = builds / f".tmp-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
@@ -221,13 +266,17 @@ def build_index(settings: Settings, embedder, progress: bool = False,
             import faiss
 
             faiss.write_index(make_ann(vectors), str(tmp / "ann.faiss"))
-            LexicalIndex.build([e.embed_text() for e in entries]).save(tmp / "bm25")
+            LexicalIndex.build([e.lexical_text() for e in entries]).save(tmp / "bm25")
+            background, bg_digest = _background(embedder, old)
+            np.save(tmp / "background.npy", background, allow_pickle=False)
             manifest = {
                 "format": FORMAT_VERSION,
                 "model": embedder.name,
                 "model_fingerprint": embedder.fingerprint,
                 "dim": int(embedder.dim),
                 "count": len(entries),
+                "views": v,
+                "background": bg_digest,
                 "ann": "hnsw" if len(entries) >= HNSW_MIN_ENTRIES else "flat",
                 "corpus": str(corpus_dir),
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -39,6 +39,8 @@ class ToolOutput:
 
 @dataclass
 class ToolResult:
+    """One finished run: the arguments that actually ran, a zh/en summary, JSON-safe values, a snippet, a figure."""
+
     name: str
     arguments: dict
     summary: dict[str, str]
@@ -89,11 +91,18 @@ class Tool:
     params: tuple[Param, ...]
 
     def defaults(self) -> dict:
-        return {p.name: p.default for p in self.params if not p.required}
+        """A fresh copy each time, so callers may change the lists they get."""
+        return {p.name: copy.deepcopy(p.default) for p in self.params if not p.required}
 
 
 _REGISTRY: dict[str, Tool] = {}
-_short = reprlib.Repr(maxstring=40, maxlist=6, maxother=40).repr  # offending values, kept readable
+
+
+def _short(value: Any) -> str:
+    """repr() for messages, cut short so a 10-million-item argument cannot flood an error."""
+    shortener = reprlib.Repr()  # keyword arguments to Repr() only exist from Python 3.12
+    shortener.maxstring, shortener.maxlist, shortener.maxother, shortener.maxdict = 40, 6, 40, 4
+    return shortener.repr(value)
 
 
 # ---------------------------------------------------------------- docstrings and schema
@@ -292,7 +301,8 @@ def _check(value: Any, annotation: Any, where: str, example: Any) -> Any:
             and (limits.gt is None or value > limits.gt)
             and (limits.le is None or value <= limits.le)
         ):
-            raise _refuse(where, value, f"is out of range: it must be {_range_text(limits)}", hint or "Pass a value in range.")
+            eg = f", e.g. {_short(example)}" if example is not inspect.Parameter.empty else ""
+            raise _refuse(where, value, f"is out of range: it must be {_range_text(limits)}", f"Use a value {_range_text(limits)}{eg}.")
         return value
     if base is str or origin is Literal:
         choices = typing.get_args(base) if origin is Literal else ()
@@ -442,3 +452,11 @@ def r4_all(xs: Any) -> Any:
     if isinstance(xs, (list, tuple)):
         return [r4_all(x) for x in xs]
     return r4(xs)
+
+
+def fmt_list(xs: list, spec: str = "g", limit: int = 8) -> str:
+    """Numbers for a summary sentence: "[1, 2, 3]"; long lists are cut as "[1, 2, 3, 4, 5, 6, …, 64]"."""
+    shown = [str(x) if isinstance(x, int) else format(x, spec) for x in xs]  # 1000000, not 1e+06
+    if len(shown) > limit:
+        shown = shown[: limit - 2] + ["…", shown[-1]]
+    return "[" + ", ".join(shown) + "]"

@@ -1,0 +1,158 @@
+"""Finding glossary terms and aliases named in a question: exact (separator- and case-insensitive) and fuzzy.
+
+Both lookups are dictionary probes over substrings of the question, so their cost depends on the
+question's length, not on the number of entries (100k-entry corpora included).
+- exact: "warm-up", "warm up" and "Warmup" all name `warmup`; ASCII names must sit on word edges;
+  the longest non-overlapping names win ("multi-head attention" beats "head" and "attention").
+- fuzzy: one typo (two in long names) in an ASCII name ("droput", "backbnoe", "transfromer"), or one
+  wrong character in a Chinese name of three or more characters ("学习律", "激活涵数").
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from glossarian.corpus import Entry
+from glossarian.lang import normalize
+
+SEPARATORS = re.compile(r"[\s\-_·]+")
+CJK = re.compile(r"[\u3400-\u9fff]")
+MAX_NAME = 40
+# All-caps abbreviations that are also ordinary English words only count when written in capitals.
+CASE_SENSITIVE_WORDS = {"gap", "map", "cot", "moe", "gan", "dice"}
+
+
+def _ascii_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+@dataclass(frozen=True)
+class _Key:
+    text: str  # lower-cased, separators removed
+    original: list[int]  # key position -> position in the normalised question
+    sep_before: list[bool]  # a separator preceded this key character
+
+
+def _keyed(text: str) -> _Key:
+    out, original, sep = [], [], []
+    pending_sep = True
+    for pos, ch in enumerate(text):
+        if SEPARATORS.fullmatch(ch):
+            pending_sep = True
+            continue
+        out.append(ch.lower())
+        original.append(pos)
+        sep.append(pending_sep)
+        pending_sep = False
+    return _Key("".join(out), original, sep)
+
+
+def name_key(name: str) -> str:
+    return _keyed(normalize(name)).text
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+class NameMatcher:
+    def __init__(self, entries: list[Entry]):
+        self.exact: dict[str, set[int]] = defaultdict(set)
+        self.case_sensitive: set[str] = set()
+        self.fuzzy_ascii: dict[str, set[tuple[str, int]]] = defaultdict(set)
+        self.fuzzy_cjk: dict[str, set[tuple[str, int]]] = defaultdict(set)
+        for i, e in enumerate(entries):
+            for name in e.names:
+                key = name_key(name)
+                if len(key) < 2 or len(key) > MAX_NAME:
+                    continue
+                self.exact[key].add(i)
+                stripped = normalize(name)
+                if stripped.isupper() and key in CASE_SENSITIVE_WORDS:
+                    self.case_sensitive.add(key)
+                if key.isascii() and len(key) >= 5:
+                    for d in _deletes(key) | {key}:
+                        self.fuzzy_ascii[d].add((key, i))
+                elif len(key) >= 3 and all(CJK.match(c) for c in key):
+                    for j in range(len(key)):
+                        self.fuzzy_cjk[key[:j] + "?" + key[j + 1 :]].add((key, i))
+
+    # -- exact -----------------------------------------------------------------------------------
+    def _edges_ok(self, k: _Key, a: int, b: int) -> bool:
+        t = k.text
+        start_ok = a == 0 or k.sep_before[a] or not (_ascii_alnum(t[a - 1]) and _ascii_alnum(t[a]))
+        end_ok = b == len(t) or k.sep_before[b] or not (_ascii_alnum(t[b - 1]) and _ascii_alnum(t[b]))
+        return start_ok and end_ok
+
+    def _spans(self, question: str) -> list[tuple[int, int, set[int], str]]:
+        """(start, end, entry positions, matched key) of every exact name occurrence, in positions of
+        the normalised question."""
+        text = normalize(question)
+        k = _keyed(text)
+        t = k.text
+        found = []
+        for a in range(len(t)):
+            for b in range(min(len(t), a + MAX_NAME), a + 1, -1):
+                ids = self.exact.get(t[a:b])
+                if not ids or not self._edges_ok(k, a, b):
+                    continue
+                if t[a:b] in self.case_sensitive:
+                    raw = text[k.original[a] : k.original[b - 1] + 1]
+                    if not raw.isupper():
+                        continue
+                found.append((k.original[a], k.original[b - 1] + 1, ids, t[a:b]))
+        return found
+
+    def _named(self, question: str) -> tuple[list[int], list[tuple[int, int]]]:
+        spans = sorted(self._spans(question), key=lambda s: (-(s[1] - s[0]), s[0]))
+        taken: list[tuple[int, int]] = []
+        first_seen: dict[int, int] = {}
+        for a, b, ids, _ in spans:
+            if any(a < y and x < b for x, y in taken):
+                continue
+            taken.append((a, b))
+            for i in ids:
+                first_seen.setdefault(i, a)
+        return sorted(first_seen, key=first_seen.get), taken
+
+    def find(self, question: str) -> list[int]:
+        """Entries named in the question, in order of appearance; longest names win overlaps."""
+        return self._named(question)[0]
+
+    # -- fuzzy -----------------------------------------------------------------------------------
+    def fuzzy(self, question: str) -> list[int]:
+        """Entries whose name appears in the question with a typo (never ones named exactly)."""
+        from rapidfuzz.distance import OSA
+
+        text = normalize(question).lower()
+        named, taken = self._named(question)
+
+        def free(a: int, b: int) -> bool:  # a typo never sits inside a name that matched exactly
+            return not any(a < y and x < b for x, y in taken)
+
+        hits: dict[int, int] = {}
+        words = [(m.start(), m.group()) for m in re.finditer(r"[a-z0-9]+", text)]
+        for n in (1, 2, 3):
+            for s in range(len(words) - n + 1):
+                window = "".join(w for _, w in words[s : s + n])
+                end = words[s + n - 1][0] + len(words[s + n - 1][1])
+                if len(window) < 5 or window in self.exact or not free(words[s][0], end):
+                    continue
+                allowed = 2 if len(window) >= 9 else 1
+                for d in _deletes(window) | {window}:
+                    for key, i in self.fuzzy_ascii.get(d, ()):
+                        if OSA.distance(window, key, score_cutoff=allowed) <= allowed:
+                            hits.setdefault(i, words[s][0])
+        for run in re.finditer(r"[\u3400-\u9fff]{3,}", text):
+            chunk = run.group()
+            for length in range(3, min(len(chunk), 8) + 1):
+                for a in range(len(chunk) - length + 1):
+                    window = chunk[a : a + length]
+                    start = run.start() + a
+                    if window in self.exact or not free(start, start + length):
+                        continue
+                    for j in range(length):
+                        for key, i in self.fuzzy_cjk.get(window[:j] + "?" + window[j + 1 :], ()):
+                            hits.setdefault(i, run.start() + a)
+        return [i for i in sorted(hits, key=hits.get) if i not in set(named)]
