@@ -121,6 +121,28 @@ def corpus_check(corpus: Optional[Path] = CorpusOpt) -> None:
     typer.echo(f"OK: {len(c.entries)} entries, no problems.")
 
 
+@corpus_app.command("import")
+def corpus_import(file: Path = typer.Argument(..., help="Plain-text glossary: 'term: definition' paragraphs."),
+                  force: bool = typer.Option(False, "--force", help="Overwrite entries that already exist."),
+                  corpus: Optional[Path] = CorpusOpt) -> None:
+    """Turn a plain-text glossary into draft entry files (Chinese filled in, English marked as draft)."""
+    from glossarian.importer import import_file
+
+    report = import_file(file, settings(corpus).corpus, force=force)
+    for line in report.lines():
+        typer.echo(line)
+
+
+@app.command()
+def serve(host: Optional[str] = typer.Option(None, help="Bind address [env: GLOSSARIAN_HOST]", show_default=False),
+          port: Optional[int] = typer.Option(None, help="Port [env: GLOSSARIAN_PORT]", show_default=False),
+          corpus: Optional[Path] = CorpusOpt, index: Optional[Path] = IndexOpt, model: Optional[str] = ModelOpt) -> None:
+    """Start the web chat, the HTTP API and the wiki widget (default http://127.0.0.1:7860)."""
+    from glossarian.web import serve as run_server
+
+    run_server(settings(corpus, index, model).with_(host=host, port=port))
+
+
 @app.command("eval")
 def eval_cmd(set_file: Path = typer.Option(Path("tests/data/eval_dev.jsonl"), "--set", help="JSONL evaluation set"),
              as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),

@@ -60,6 +60,7 @@ class Retrieval:
     abstained: bool
     nearest: list[Hit] = field(default_factory=list)  # suggestions when abstaining
     background: float = 0.0  # best cosine against the out-of-scope background
+    named: list[str] = field(default_factory=list)  # ids the question names, in order of appearance
 
 
 class Retriever:
@@ -110,7 +111,8 @@ class Retriever:
         candidates = ranked if unnamed_ok else [i for i in ranked if i in named]
         top = score[candidates[0]]
         hits = [self._hit(i, cosine(i), lex, i in named) for i in candidates if score[i] >= top - RELATIVE_CUTOFF]
-        return Retrieval(question, hits[:k], abstained=False, background=bg)
+        order = [self.index.entries[i].id for i in exact + fuzzy]
+        return Retrieval(question, hits[:k], abstained=False, background=bg, named=order)
 
     def _hit(self, i: int, cos: float, lex: np.ndarray, named: bool) -> Hit:
         return Hit(self.index.entries[i], cos, cos, float(lex[i]), named)

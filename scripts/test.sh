@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up (first run only) and run the whole test suite: corpus check, unit, API and browser tests.
+set -euo pipefail
+source "$(dirname "$0")/_venv.sh" "dev"
+cd "$ROOT"
+# Browser tests need Debian's Chromium and a CJK font (Chinese renders as boxes without one).
+if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi wqy; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+  else
+    echo "!! /usr/bin/chromium or a CJK font is missing: browser tests will be skipped (sudo apt-get install chromium fonts-wqy-microhei)"
+  fi
+fi
+"$VENV/bin/glossarian" corpus check
+exec "$VENV/bin/python" -m pytest "$@"

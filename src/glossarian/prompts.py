@@ -1,0 +1,87 @@
+"""Prompt text for the LLM backend: a system message of rules and a user message of numbered entries + question.
+
+The recent conversation goes into the user message as quoted context rather than as earlier chat turns:
+its citation numbers referred to other sources, and a model shown them as its own turns tends to reuse them.
+"""
+from __future__ import annotations
+
+import re
+
+HISTORY_TURNS = 6  # the last three exchanges
+HISTORY_CHARS = 600  # per turn; enough to resolve "it" / "那它呢", not to re-answer
+DEFINITION_CHARS = 1500  # per definition, per language
+
+SYSTEM = {
+    "en": """You are Glossarian, an assistant for a bilingual (Chinese/English) deep-learning glossary.
+Rules:
+1. Answer in English.
+2. Answer only from the numbered glossary entries in the user's message. Do not add facts they do not contain.
+3. Cite the entries you use as [1], [2] right after the sentence they support. Only these numbers exist: {numbers}.
+4. If the entries do not answer the question, say plainly that the glossary has no entry for it. Do not answer from general knowledge.
+5. Call a tool only when the user asks for a computation (e.g. "compute softmax of [1, 2, 3] at T=0.5"). Report a tool's numbers as computed results; they are not glossary entries, so do not cite them.
+6. Be concise.""",
+    "zh": """你是 Glossarian，一个中英双语深度学习术语表助手。
+规则：
+1. 用简体中文回答（术语可以保留英文原文）。
+2. 只根据用户消息里编号的术语表条目回答，不要补充条目里没有的内容。
+3. 在用到条目的句子后标注引用，如 [1]、[2]。只有这些编号：{numbers}。
+4. 如果这些条目回答不了问题，就直接说明术语表里没有相关条目，不要凭常识作答。
+5. 只有当用户要求计算时（例如"计算 [1, 2, 3] 在 T=0.5 时的 softmax"）才调用工具。工具结果是计算得到的数值，不是术语表条目，不要为它标注引用。
+6. 回答简洁。""",
+}
+
+NO_ENTRIES = {
+    "en": "(none: the glossary has no entry for this question)",
+    "zh": "（无：术语表里没有与这个问题相关的条目）",
+}
+NO_NUMBERS = {"en": "none, so cite nothing", "zh": "无，不要标注任何引用"}
+
+USER = {
+    "en": "Glossary entries:\n{entries}\n\n{history}Question: {question}",
+    "zh": "术语表条目：\n{entries}\n\n{history}问题：{question}",
+}
+HISTORY_HEADER = {
+    "en": "Recent conversation (context only; its citation numbers referred to other entries):\n",
+    "zh": "最近的对话（仅供理解上下文；其中的引用编号指向别的条目）：\n",
+}
+ROLE_NAMES = {"en": {"user": "User", "assistant": "Assistant"}, "zh": {"user": "用户", "assistant": "助手"}}
+CITATION = re.compile(r"\s*\[\d+(?:\s*[,，、]\s*\d+)*\]")
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def format_entries(hits: list, language: str) -> str:
+    if not hits:
+        return NO_ENTRIES[language]
+    blocks = []
+    for n, hit in enumerate(hits, 1):
+        e = hit.entry
+        name = e.term_zh if e.term_zh == e.term_en else f"{e.term_zh} / {e.term_en}"
+        blocks.append(f"[{n}] {name}\n中文：{_clip(e.zh, DEFINITION_CHARS)}\nEnglish: {_clip(e.en, DEFINITION_CHARS)}")
+    return "\n\n".join(blocks)
+
+
+def format_history(history: list, language: str) -> str:
+    lines = []
+    for turn in list(history or [])[-HISTORY_TURNS:]:
+        role = turn.get("role") if isinstance(turn, dict) else getattr(turn, "role", None)
+        content = turn.get("content") if isinstance(turn, dict) else getattr(turn, "content", None)
+        if role not in ("user", "assistant") or not isinstance(content, str) or not content.strip():
+            continue
+        lines.append(f"{ROLE_NAMES[language][role]}: {_clip(CITATION.sub('', content), HISTORY_CHARS)}")
+    return HISTORY_HEADER[language] + "\n".join(lines) + "\n\n" if lines else ""
+
+
+def build_messages(question: str, language: str, hits: list, history: list) -> list[dict]:
+    """The system + user messages for one question; `language` is "zh" or "en"."""
+    language = language if language in SYSTEM else "en"
+    numbers = ", ".join(f"[{n}]" for n in range(1, len(hits) + 1)) or NO_NUMBERS[language]
+    user = USER[language].format(entries=format_entries(hits, language),
+                                 history=format_history(history, language), question=question.strip())
+    return [
+        {"role": "system", "content": SYSTEM[language].format(numbers=numbers)},
+        {"role": "user", "content": user},
+    ]
