@@ -75,6 +75,7 @@ class Assistant:
         self._retriever = None
         self._loaded_target: str | None = None
         self.last_reload_error: str | None = None
+        self._llm_backend = None
 
     # -- loading -----------------------------------------------------------------------------
     @property
@@ -153,18 +154,23 @@ class Assistant:
                 yield from self._stream_llm(llm, q, lang, retrieval, history)
                 return
             except LLMUnavailable as exc:
-                notice = (f"LLM 不可用（{exc.message}），以下是术语表的离线回答。" if lang == "zh"
-                          else f"The LLM is unavailable ({exc.message}); this is the glossary's offline answer.")
+                # The reason (with the endpoint's address) goes to the log, not to wiki readers.
+                log.warning("LLM unavailable, answering offline: %s", exc)
+                notice = ("LLM 暂不可用，以下是术语表的离线回答。" if lang == "zh"
+                          else "The LLM is unavailable right now; this is the glossary's offline answer.")
                 yield from self._stream_offline(q, lang, retrieval, notice)
                 return
         yield from self._stream_offline(q, lang, retrieval, "")
 
     def _llm(self):
+        """One backend per assistant: it keeps its HTTP client and what it learnt about the endpoint."""
         if not (self.settings.llm_base_url and self.settings.llm_model):
             return None
-        from glossarian.llm import LLMBackend
+        if self._llm_backend is None:
+            from glossarian.llm import LLMBackend
 
-        return LLMBackend.from_settings(self.settings)
+            self._llm_backend = LLMBackend.from_settings(self.settings)
+        return self._llm_backend
 
     def _stream_offline(self, q: str, lang: str, retrieval, notice: str) -> Iterator[Answer]:
         from glossarian.compose import compose, tool_error_text, tool_text

@@ -71,6 +71,9 @@ class LexicalIndex:
             return np.zeros(self.bm25.scores["num_docs"], dtype=np.float32)
         return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
 
+    def vocabulary(self) -> list[str]:
+        return [t for t in self.bm25.vocab_dict if isinstance(t, str) and t]
+
     def save(self, folder: Path) -> None:
         self.bm25.save(str(folder))
 

@@ -4,8 +4,9 @@ Both lookups are dictionary probes over substrings of the question, so their cos
 question's length, not on the number of entries (100k-entry corpora included).
 - exact: "warm-up", "warm up" and "Warmup" all name `warmup`; ASCII names must sit on word edges;
   the longest non-overlapping names win ("multi-head attention" beats "head" and "attention").
-- fuzzy: one typo (two in long names) in an ASCII name ("droput", "backbnoe", "transfromer"), or one
-  wrong character in a Chinese name of three or more characters ("学习律", "激活涵数").
+- fuzzy: one typo (two in long names) in an ASCII name ("droput", "backbnoe", "transfromer") that is
+  not itself a word of the corpus, or a Chinese name of three or more characters typed with a wrong
+  homophone, as pinyin input methods produce ("学习律", "激活涵数", "过你和").
 """
 from __future__ import annotations
 
@@ -56,12 +57,24 @@ def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
+def pinyin_key(text: str) -> str:
+    """Toneless pinyin with the usual input-method confusions folded (in/ing, z/zh, c/ch, s/sh)."""
+    from pypinyin import lazy_pinyin
+
+    out = []
+    for syllable in lazy_pinyin(text):
+        syllable = re.sub(r"^([zcs])h", r"\1", syllable)
+        out.append(re.sub(r"ng$", "n", syllable))
+    return " ".join(out)
+
+
 class NameMatcher:
-    def __init__(self, entries: list[Entry]):
+    def __init__(self, entries: list[Entry], known_words: set[str] | None = None):
+        self.known_words = known_words or set()
         self.exact: dict[str, set[int]] = defaultdict(set)
         self.case_sensitive: set[str] = set()
-        self.fuzzy_ascii: dict[str, set[tuple[str, int]]] = defaultdict(set)
-        self.fuzzy_cjk: dict[str, set[tuple[str, int]]] = defaultdict(set)
+        self.fuzzy_ascii: dict[str, set[tuple[str, int, str, int]]] = defaultdict(set)
+        self.fuzzy_cjk: dict[str, set[tuple[int, str]]] = defaultdict(set)
         for i, e in enumerate(entries):
             for name in e.names:
                 key = name_key(name)
@@ -72,11 +85,11 @@ class NameMatcher:
                 if stripped.isupper() and key in CASE_SENSITIVE_WORDS:
                     self.case_sensitive.add(key)
                 if key.isascii() and len(key) >= 5:
+                    words = len(SEPARATORS.split(stripped))
                     for d in _deletes(key) | {key}:
-                        self.fuzzy_ascii[d].add((key, i))
-                elif len(key) >= 3 and all(CJK.match(c) for c in key):
-                    for j in range(len(key)):
-                        self.fuzzy_cjk[key[:j] + "?" + key[j + 1 :]].add((key, i))
+                        self.fuzzy_ascii[d].add((key, i, stripped, words))
+                elif 3 <= len(key) <= 8 and all(CJK.match(c) for c in key):
+                    self.fuzzy_cjk[pinyin_key(key)].add((i, stripped))
 
     # -- exact -----------------------------------------------------------------------------------
     def _edges_ok(self, k: _Key, a: int, b: int) -> bool:
@@ -121,38 +134,65 @@ class NameMatcher:
         return self._named(question)[0]
 
     # -- fuzzy -----------------------------------------------------------------------------------
-    def fuzzy(self, question: str) -> list[int]:
-        """Entries whose name appears in the question with a typo (never ones named exactly)."""
+    def fuzzy_spans(self, question: str) -> list[tuple[int, int, int, str]]:
+        """(start, end, entry, correct name) for names written with a typo; never inside an exact match.
+        Positions refer to the normalised question."""
         from rapidfuzz.distance import OSA
 
-        text = normalize(question).lower()
-        named, taken = self._named(question)
+        text = normalize(question)
+        low = text.lower()
+        if len(low) != len(text):  # a case mapping changed the length: positions would not line up
+            return []
+        _, taken = self._named(question)
 
-        def free(a: int, b: int) -> bool:  # a typo never sits inside a name that matched exactly
-            return not any(a < y and x < b for x, y in taken)
+        def free(a: int, b: int) -> bool:
+            return not any(a < y and x < b for x, y in taken + [(s[0], s[1]) for s in spans])
 
-        hits: dict[int, int] = {}
-        words = [(m.start(), m.group()) for m in re.finditer(r"[a-z0-9]+", text)]
-        for n in (1, 2, 3):
+        spans: list[tuple[int, int, int, str]] = []
+        words = [(m.start(), m.group()) for m in re.finditer(r"[a-z0-9]+", low)]
+        for n in (3, 2, 1):  # longer names first, so "beam serach" is one typo, not two words
             for s in range(len(words) - n + 1):
-                window = "".join(w for _, w in words[s : s + n])
-                end = words[s + n - 1][0] + len(words[s + n - 1][1])
-                if len(window) < 5 or window in self.exact or not free(words[s][0], end):
+                parts = [w for _, w in words[s : s + n]]
+                window = "".join(parts)
+                start, end = words[s][0], words[s + n - 1][0] + len(words[s + n - 1][1])
+                if (len(window) < 5 or window in self.exact or not free(start, end)
+                        or all(p in self.known_words for p in parts)):  # a typo is not a real word
                     continue
                 allowed = 2 if len(window) >= 9 else 1
+                digits = re.findall(r"\d", window)
+                best = None
                 for d in _deletes(window) | {window}:
-                    for key, i in self.fuzzy_ascii.get(d, ()):
-                        if OSA.distance(window, key, score_cutoff=allowed) <= allowed:
-                            hits.setdefault(i, words[s][0])
-        for run in re.finditer(r"[\u3400-\u9fff]{3,}", text):
+                    for key, i, name, name_words in self.fuzzy_ascii.get(d, ()):
+                        if name_words != n or re.findall(r"\d", key) != digits:
+                            continue
+                        dist = OSA.distance(window, key, score_cutoff=allowed)
+                        if dist <= allowed and (best is None or dist < best[0]):
+                            best = (dist, i, name)
+                if best:
+                    spans.append((start, end, best[1], best[2]))
+        for run in re.finditer(r"[\u3400-\u9fff]{3,}", low):
             chunk = run.group()
-            for length in range(3, min(len(chunk), 8) + 1):
+            for length in range(min(len(chunk), 8), 2, -1):
                 for a in range(len(chunk) - length + 1):
-                    window = chunk[a : a + length]
-                    start = run.start() + a
+                    window, start = chunk[a : a + length], run.start() + a
                     if window in self.exact or not free(start, start + length):
                         continue
-                    for j in range(length):
-                        for key, i in self.fuzzy_cjk.get(window[:j] + "?" + window[j + 1 :], ()):
-                            hits.setdefault(i, run.start() + a)
-        return [i for i in sorted(hits, key=hits.get) if i not in set(named)]
+                    found = self.fuzzy_cjk.get(pinyin_key(window))
+                    if found:
+                        i, name = sorted(found)[0]
+                        spans.append((start, start + length, i, name))
+        return sorted(spans)
+
+    def fuzzy(self, question: str) -> list[int]:
+        """Entries whose name appears in the question with a typo, in order of appearance."""
+        return list(dict.fromkeys(i for _, _, i, _ in self.fuzzy_spans(question)))
+
+    def corrected(self, question: str) -> str | None:
+        """The question with its misspelt glossary names written correctly, or None if there were none."""
+        spans = self.fuzzy_spans(question)
+        if not spans:
+            return None
+        text = normalize(question)
+        for start, end, _, name in reversed(spans):
+            text = text[:start] + name + text[end:]
+        return text

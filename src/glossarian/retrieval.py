@@ -24,10 +24,10 @@ CANDIDATES = 30
 # on the held-out set (README "Retrieval quality"). e5 cosines are compressed: unrelated text scores ~0.75,
 # so a few hundredths matter.
 LEXICAL_WEIGHT = 0.03  # BM25 score, normalised by the best one, added to the cosine
-NAMED_BONUS = 0.02  # the question names the entry (exactly or with a typo)
+NAMED_BONUS = 0.01  # the question names the entry (exactly or with a typo)
 DENSE_FLOOR = 0.80  # nothing below this cosine is ever an answer
-NAMED_BG_MARGIN = 0.02  # a named entry is refused only if the background beats it by more than this
-UNNAMED_BG_MARGIN = 0.01  # an unnamed entry must beat the background by this much
+NAMED_BG_MARGIN = 0.03  # a named entry is refused only if the background beats it by more than this
+UNNAMED_BG_MARGIN = 0.0  # an unnamed entry must beat the background
 RELATIVE_CUTOFF = 0.08  # hits scoring within this of the best are returned
 # "What is this called?" questions describe a term without knowing it, so the terms they do name are
 # context, not the subject: no bonus for them.
@@ -68,12 +68,20 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.top_k = top_k
-        self.matcher = NameMatcher(index.entries)
+        self.matcher = NameMatcher(index.entries, known_words=set(index.lexical.vocabulary()))
 
-    def search(self, question: str, k: int | None = None, mode: str = "hybrid") -> Retrieval:
+    def search(self, question: str, k: int | None = None, mode: str = "hybrid", _typo_bg: float = 0.0) -> Retrieval:
         """mode: 'hybrid' (shipped), or 'dense' / 'bm25' alone (for evaluation)."""
         k = k or self.top_k
         q = normalize(question)
+        fixed = self.matcher.corrected(q) if mode == "hybrid" and not _typo_bg else None
+        if fixed:
+            # Misspelt names ("droput", "学习律") would also blur the embedding: search the corrected
+            # question, but judge scope by the original too ("long polling" must not become pooling).
+            bg = self.index.background_score(self.embedder.embed_queries([q])[0])
+            result = self.search(fixed, k, mode, _typo_bg=max(bg, 1e-9))
+            result.question = question
+            return result
         n = len(self.index.entries)
         qvec = self.embedder.embed_queries([q])[0]
         dense_scores, dense_ids = self.index.dense_search(qvec, min(CANDIDATES, n))
@@ -93,17 +101,16 @@ class Retriever:
                              abstained=not ranked)
 
         exact = self.matcher.find(q)
-        fuzzy = self.matcher.fuzzy(q)
-        bg = self.index.background_score(qvec)
-        floor_ok = [i for i in exact + fuzzy if cosine(i) >= DENSE_FLOOR]
-        named = [i for i in floor_ok if cosine(i) >= bg - (NAMED_BG_MARGIN if i in exact else 0.0)]
-        bonus = 0.0 if NAME_SEEKING.search(q) else NAMED_BONUS
+        bg = max(self.index.background_score(qvec), _typo_bg)
+        named = [i for i in exact if cosine(i) >= DENSE_FLOOR and cosine(i) >= bg - NAMED_BG_MARGIN]
+        seeking = bool(NAME_SEEKING.search(q))
+        bonus = 0.0 if seeking else NAMED_BONUS
         top_lex = float(lex.max()) if len(lex) else 0.0
         pool = set(dense_ids.tolist()) | set(lex_top) | set(named)
         score = {i: cosine(i) + (LEXICAL_WEIGHT * float(lex[i]) / top_lex if top_lex > 0 else 0.0)
                  + (bonus if i in named else 0.0) for i in pool}
         ranked = sorted(pool, key=lambda i: -score[i])
-        best_unnamed = max((cosine(i) for i in ranked[:10] if i not in set(exact + fuzzy)), default=0.0)
+        best_unnamed = max((cosine(i) for i in ranked[:10] if i not in set(exact)), default=0.0)
         unnamed_ok = best_unnamed >= DENSE_FLOOR and best_unnamed >= bg + UNNAMED_BG_MARGIN
         if not named and not unnamed_ok:
             nearest = [self._hit(i, cosine(i), lex, False) for i in sorted(pool, key=lambda i: -cosine(i))[:3]]
@@ -111,7 +118,7 @@ class Retriever:
         candidates = ranked if unnamed_ok else [i for i in ranked if i in named]
         top = score[candidates[0]]
         hits = [self._hit(i, cosine(i), lex, i in named) for i in candidates if score[i] >= top - RELATIVE_CUTOFF]
-        order = [self.index.entries[i].id for i in exact + fuzzy]
+        order = [self.index.entries[i].id for i in exact]
         return Retrieval(question, hits[:k], abstained=False, background=bg, named=order)
 
     def _hit(self, i: int, cos: float, lex: np.ndarray, named: bool) -> Hit:

@@ -1,0 +1,217 @@
+"""Corpus files: what a valid entry becomes, and how every kind of broken file is reported (file:line: message)."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import CORPUS, copy_entries, write_entry
+
+from glossarian.corpus import Corpus, check_corpus, load_corpus, parse_entry
+from glossarian.errors import CorpusError
+from glossarian.tools import tool_names
+
+GOOD_BODY = "\n## 中文\n一段中文定义。\n\n## English\nAn English definition.\n"
+
+
+def test_valid_entry_is_parsed_with_every_field_and_both_sections():
+    entry, problems = parse_entry(CORPUS / "global-average-pooling.md", CORPUS)
+
+    assert problems == []
+    assert entry.id == "global-average-pooling"
+    assert entry.term_en == "Global Average Pooling"
+    assert entry.term_zh == "全局平均池化"
+    assert "GAP" in entry.aliases and "AdaptiveAvgPool2d" in entry.aliases
+    assert entry.related == ("pooling", "max-pooling", "feature-map", "head", "channel")
+    assert entry.tags == ("architecture", "vision")
+    assert entry.demo == "global_average_pooling"
+    assert entry.path == "global-average-pooling.md"
+    assert entry.zh.startswith("全局平均池化（GAP）把每个通道")
+    # The code block inside the Chinese section is part of the definition, fences included.
+    assert "```python\nself.gap = nn.AdaptiveAvgPool2d(1)" in entry.zh
+    assert entry.zh.rstrip().endswith("```")
+    assert entry.en.startswith("Global average pooling (GAP) averages each channel")
+    assert "## English" not in entry.zh and "## 中文" not in entry.en
+
+
+def test_content_hash_follows_the_text(tmp_path):
+    path = write_entry(tmp_path, "sample-term")
+    before = parse_entry(path, tmp_path)[0].content_hash
+    assert parse_entry(path, tmp_path)[0].content_hash == before
+    path.write_text(path.read_text("utf-8").replace("An entry", "A changed entry"), "utf-8")
+    assert parse_entry(path, tmp_path)[0].content_hash != before
+
+
+# (file name, file bytes, line the problem must point at, words the message must contain)
+BROKEN = {
+    "missing front matter": (
+        "no-front-matter.md", "# Title\n" + GOOD_BODY, 1, "must start with a '---'"),
+    "unclosed front matter": (
+        "unclosed.md", "---\nid: unclosed\nterm_en: Unclosed\nterm_zh: 未闭合\n" + GOOD_BODY, 1, "never closed"),
+    "invalid yaml": (
+        "bad-yaml.md", "---\nid: bad-yaml\nterm_en: Broken: yaml: here\nterm_zh: 坏\n---\n" + GOOD_BODY, 3,
+        "invalid YAML"),
+    "unclosed yaml list": (
+        "bad-list.md", "---\nid: bad-list\nterm_en: X\nterm_zh: 坏\naliases: [a, b\n---\n" + GOOD_BODY, 5,
+        "invalid YAML"),
+    "missing required field": (
+        "no-zh-term.md", "---\nid: no-zh-term\nterm_en: No Chinese Term\n---\n" + GOOD_BODY, 1,
+        "required field 'term_zh'"),
+    "empty required field": (
+        "empty-term.md", "---\nid: empty-term\nterm_en: ''\nterm_zh: 空\n---\n" + GOOD_BODY, 3,
+        "required field 'term_en'"),
+    "aliases not a list": (
+        "alias-string.md", "---\nid: alias-string\nterm_en: A\nterm_zh: 甲\naliases: GAP\n---\n" + GOOD_BODY, 5,
+        "'aliases' must be a list"),
+    "unknown field": (
+        "unknown-field.md", "---\nid: unknown-field\nterm_en: A\nterm_zh: 甲\ncolour: red\n---\n" + GOOD_BODY, 5,
+        "unknown field 'colour'"),
+    "id not a slug": (
+        "Bad_Id.md", "---\nid: Bad_Id\nterm_en: A\nterm_zh: 甲\n---\n" + GOOD_BODY, 2, "lowercase slug"),
+    "id differs from file name": (
+        "file-name.md", "---\nid: other-name\nterm_en: A\nterm_zh: 甲\n---\n" + GOOD_BODY, 2,
+        "does not match the file name 'file-name.md'"),
+    "missing chinese section": (
+        "no-zh.md", "---\nid: no-zh\nterm_en: A\nterm_zh: 甲\n---\n\n## English\nText.\n", 6,
+        "missing section '## 中文'"),
+    "missing english section": (
+        "no-en.md", "---\nid: no-en\nterm_en: A\nterm_zh: 甲\n---\n\n## 中文\n内容。\n", 6,
+        "missing section '## English'"),
+    "empty section": (
+        "empty-en.md", "---\nid: empty-en\nterm_en: A\nterm_zh: 甲\n---\n\n## 中文\n内容。\n\n## English\n\n", 10,
+        "section '## English' is empty"),
+    "not utf-8": (
+        "gbk.md", "---\nid: gbk\nterm_en: A\nterm_zh: 甲\n---\n\n## 中文\n".encode() + "中文内容".encode("gbk")
+        + b"\n\n## English\nText.\n", 8, "not valid UTF-8"),
+    "nul bytes": (
+        "nul.md", "---\nid: nul\nterm_en: A\nterm_zh: 甲\n---\n\n## 中文\n内容\x00。\n\n## English\nText.\n", 8,
+        "NUL bytes"),
+}
+
+
+@pytest.mark.parametrize("name", list(BROKEN))
+def test_broken_file_is_reported_with_file_and_line(tmp_path, name):
+    file_name, content, line, words = BROKEN[name]
+    path = tmp_path / file_name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+
+    problems = [str(p) for p in load_corpus(tmp_path).problems]
+
+    assert any(p.startswith(f"{file_name}:{line}: ") and words in p for p in problems), problems
+
+
+@pytest.mark.parametrize("name", ["missing front matter", "invalid yaml", "id differs from file name",
+                                  "missing english section", "not utf-8", "nul bytes"])
+def test_one_bad_file_does_not_drop_the_good_entries(tmp_path, name):
+    folder = copy_entries(tmp_path / "corpus")
+    file_name, content, _, _ = BROKEN[name]
+    (folder / file_name).write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+
+    corpus = load_corpus(folder)
+
+    assert sorted(e.id for e in corpus.entries) == ["backbone", "global-average-pooling", "head", "neck"]
+    assert [p.path for p in corpus.problems] == [file_name]
+
+
+def test_missing_corpus_folder_says_how_to_point_at_one(tmp_path):
+    with pytest.raises(CorpusError) as exc:
+        load_corpus(tmp_path / "nowhere")
+    assert "nowhere" in exc.value.message
+    assert "GLOSSARIAN_CORPUS" in exc.value.hint
+
+
+# -- cross-entry checks ------------------------------------------------------------------------------
+
+def _messages(corpus: Corpus, tools=None) -> list[str]:
+    return [str(p) for p in check_corpus(corpus, tools)]
+
+
+def test_duplicate_id_across_folders_is_reported(tmp_path):
+    first = copy_entries(tmp_path / "a", ["neck"])
+    second = copy_entries(tmp_path / "b", ["neck", "head"])
+    merged = Corpus(load_corpus(first).entries + load_corpus(second).entries, [])
+
+    problems = _messages(merged)
+
+    assert any("duplicate id 'neck'" in p and p.startswith("neck.md:2:") for p in problems), problems
+
+
+def test_alias_claimed_by_two_entries_is_reported(tmp_path):
+    folder = copy_entries(tmp_path / "corpus")
+    write_entry(folder, "great-answer-prompt", term_en="Great Answer Prompt", aliases="GAP, answer prompt")
+
+    problems = [p for p in _messages(load_corpus(folder)) if "claimed" in p]
+
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("great-answer-prompt.md:5: ")
+    assert "'gap'" in problems[0] and "global-average-pooling.md" in problems[0]
+
+
+def test_related_id_that_does_not_exist_is_reported(tmp_path):
+    folder = copy_entries(tmp_path / "corpus", ["neck", "head"])
+    text = (folder / "neck.md").read_text("utf-8").replace("related: [backbone, head,", "related: [head,")
+    (folder / "neck.md").write_text(text, "utf-8")
+
+    problems = _messages(load_corpus(folder))
+
+    # neck still links to feature-pyramid-network, object-detection and feature-map; head to backbone etc.
+    assert "neck.md:6: related id 'feature-pyramid-network' does not exist in the corpus" in problems
+    assert "head.md:6: related id 'backbone' does not exist in the corpus" in problems
+    assert not any("'head'" in p for p in problems)
+
+
+def test_entry_related_to_itself_is_reported(tmp_path):
+    folder = copy_entries(tmp_path / "corpus")
+    path = folder / "neck.md"
+    path.write_text(path.read_text("utf-8").replace("related: [backbone, head", "related: [neck, backbone, head"), "utf-8")
+
+    problems = _messages(load_corpus(folder))
+
+    assert "neck.md:6: an entry cannot relate to itself" in problems
+
+
+def test_unknown_demo_tool_is_reported_with_the_known_ones(tmp_path):
+    folder = copy_entries(tmp_path / "corpus")
+    path = folder / "neck.md"
+    path.write_text(path.read_text("utf-8").replace("demo: backbone_neck_head", "demo: neck_visualiser"), "utf-8")
+
+    problems = _messages(load_corpus(folder), set(tool_names()))
+
+    matching = [p for p in problems if "unknown demo tool 'neck_visualiser'" in p]
+    assert matching and matching[0].startswith("neck.md:8: ")
+    assert "global_average_pooling" in matching[0]  # lists what the author could have meant
+
+
+def test_shipped_corpus_passes_every_check():
+    corpus = load_corpus(CORPUS)
+
+    assert check_corpus(corpus, set(tool_names())) == []
+    assert len(corpus.entries) >= 150
+    empty = [e.id for e in corpus.entries if not e.zh.strip() or not e.en.strip()]
+    assert empty == []
+    assert len({e.id for e in corpus.entries}) == len(corpus.entries)
+
+
+def test_readme_in_corpus_folder_is_not_an_entry(tmp_path):
+    folder = copy_entries(tmp_path / "corpus", ["neck"])
+    (folder / "README.md").write_text("# How to write entries\n", "utf-8")
+
+    corpus = load_corpus(folder)
+
+    assert [e.id for e in corpus.entries] == ["neck"] and corpus.problems == []
+
+
+def test_copied_entry_keeps_windows_line_endings_equivalent(tmp_path):
+    """An entry saved with CRLF line endings (Windows editors) parses to the same definitions."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(CORPUS / "neck.md", folder / "neck.md")
+    lf = parse_entry(folder / "neck.md", folder)[0]
+    (folder / "neck.md").write_bytes((CORPUS / "neck.md").read_bytes().replace(b"\n", b"\r\n"))
+
+    crlf, problems = parse_entry(folder / "neck.md", folder)
+
+    assert problems == []
+    assert crlf is not None
+    assert crlf.content_hash == lf.content_hash
+    assert (crlf.term_en, crlf.aliases, crlf.zh.replace("\r", ""), crlf.en.replace("\r", "")) == \
+        (lf.term_en, lf.aliases, lf.zh, lf.en)
