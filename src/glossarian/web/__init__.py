@@ -1,0 +1,91 @@
+"""The web layer: one FastAPI app, a thin shell over one long-lived Assistant.
+
+    /            the Gradio chat (streaming answers, sources, tool blocks with figures)
+    /widget      a compact chat for an iframe on a wiki page
+    /embed.js    one <script> tag on a wiki page adds a button that opens /widget in a panel
+    /gradio.js   the <gradio-app> web component's loader, served from the gradio package (no CDN)
+    /api/ask     POST {"question", "history"?} -> Answer.to_json()
+    /healthz     Assistant.health()
+
+create_app() builds the app and never serves; serve() runs it with uvicorn. Importing gradio is deferred
+to create_app() so `import glossarian.web` stays cheap.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from glossarian.config import Settings
+
+log = logging.getLogger("glossarian.web")
+
+CONCURRENT_CHATS = 4  # answers are short CPU work behind the embedder's lock; more only queues in memory
+
+
+def _warm_up(assistant) -> None:
+    try:
+        assistant.warm_up()  # loads the model, and builds the index if there is none yet
+        log.info("Glossarian is ready.")
+    except Exception as exc:  # the server stays up; each request then reports the problem clearly
+        log.error("Warm-up failed: %s", exc)
+
+
+def create_app(settings: Settings | None = None, assistant=None):
+    """Build the FastAPI app (chat, widget, API, embed scripts) around `assistant`; does not serve it."""
+    import gradio as gr
+    from fastapi import FastAPI
+    from fastapi.middleware.cors import CORSMiddleware
+
+    from glossarian.web.api import api_router
+    from glossarian.web.chat import CSS, ChatService, build_chat
+    from glossarian.web.guard import RateLimiter, SecurityHeaders, parse_origins, parse_ui_auth
+    from glossarian.web.render import FigureStore
+
+    settings = settings or Settings.from_env()
+    if assistant is None:
+        from glossarian.assistant import Assistant
+
+        assistant = Assistant(settings)
+    origins = parse_origins(settings.allowed_origins)
+    auth = parse_ui_auth(settings.ui_auth)
+    root = settings.root_path.rstrip("/")
+    limiter = RateLimiter(settings.rate_limit)
+    figures = FigureStore(Path(tempfile.gettempdir()) / "glossarian-figures")
+
+    @asynccontextmanager
+    async def lifespan(app):
+        threading.Thread(target=_warm_up, args=(assistant,), name="glossarian-warm-up", daemon=True).start()
+        yield
+
+    app = FastAPI(title="Glossarian", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.assistant = assistant
+    app.include_router(api_router(assistant, settings, limiter))
+    # One CORS policy for everything, Gradio's routes included (a parent CORSMiddleware turns Gradio's off).
+    # Credentials are allowed because the Gradio client fetches with credentials: "include".
+    app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
+                       allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"], max_age=600)
+    app.add_middleware(SecurityHeaders, origins=origins)
+
+    service = ChatService(assistant, limiter, figures)
+    common = dict(auth=auth, footer_links=[], css=CSS, allowed_paths=[str(figures.folder)],
+                  max_file_size="1mb", ssr_mode=False, run_history=False)
+    # Order matters: "/" catches every path, so the widget is mounted first.
+    for path, compact in (("/widget", True), ("/", False)):
+        blocks = build_chat(service, compact=compact).queue(default_concurrency_limit=CONCURRENT_CHATS)
+        public = (root + path.rstrip("/")) if root else None
+        gr.mount_gradio_app(app, blocks, path=path, root_path=public or None, **common)
+    return app
+
+
+def serve(settings: Settings | None = None, app=None) -> None:
+    """Run the app (built from settings unless given) with uvicorn on settings.host:port until interrupted."""
+    import uvicorn
+
+    settings = settings or Settings.from_env()
+    app = app or create_app(settings)
+    print(f"Glossarian: http://{settings.host}:{settings.port}{settings.root_path.rstrip('/')}/ "
+          "(chat), /widget, /embed.js, /api/ask, /healthz", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

@@ -1,0 +1,127 @@
+"""The Gradio chat: the full page at / and the compact widget at /widget, both streaming Assistant answers.
+
+Each browser session keeps its own conversation (a gr.State of plain turns) and sends it with every
+question, so follow-ups work. User-facing problems become gr.Error toasts, never tracebacks.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Iterator
+
+import gradio as gr
+
+from glossarian.errors import GlossarianError
+from glossarian.web.guard import RateLimiter
+from glossarian.web.render import FigureStore, answer_messages, escape_html
+
+log = logging.getLogger("glossarian.web")
+
+MAX_TURNS_SENT = 20  # the assistant only needs recent context; older turns are dropped
+EXAMPLES = [
+    "什么是骨干网络？",
+    "What is a feature pyramid network?",
+    "GAP 和 GMP 有什么区别？",
+    "Why use label smoothing?",
+    "算一下 [1,2,3] 温度 0.5 的 softmax",
+    "softmax of [1, 2, 3] at temperature 0.5",
+]
+INTRO = (
+    "**Glossarian** — 深度学习术语助手 · a bilingual deep-learning glossary. "
+    "Ask in 中文 or English; answers cite the glossary entries [n] they come from, "
+    "and computations run as small PyTorch demos."
+)
+CSS = """
+footer { display: none !important; }
+.glossarian-widget { padding: 6px !important; }
+.glossarian-widget .glossarian-title p { margin: 0; font-size: 14px; }
+"""
+
+
+class ChatService:
+    """The chat logic, shared by the full page and the widget; no Gradio layout in here."""
+
+    def __init__(self, assistant, limiter: RateLimiter, figures: FigureStore):
+        self.assistant = assistant
+        self.limiter = limiter
+        self.figures = figures
+
+    def _admit(self, request: gr.Request | None) -> None:
+        client = getattr(getattr(request, "client", None), "host", None) or "unknown"
+        wait = self.limiter.hit(client)
+        if wait:
+            message, hint = self.limiter.message(wait)
+            raise gr.Error(f"{message} {hint}", title="Slow down · 请稍候")
+
+    def _answers(self, question: str, turns: list[dict]) -> Iterator:
+        from glossarian.assistant import Turn
+
+        history = [Turn(t["role"], t["content"]) for t in turns[-MAX_TURNS_SENT:]]
+        try:
+            yield from self.assistant.stream(question, history)
+        except GlossarianError as exc:
+            text = exc.message + (f" {exc.hint}" if exc.hint else "")
+            raise gr.Error(escape_html(text), title="Glossarian") from None
+        except Exception:
+            log.exception("Unexpected error while answering %r", question[:200])
+            raise gr.Error("Something went wrong on the server; it was logged.", title="Glossarian") from None
+
+    def respond(self, question: str, chat: list, turns: list[dict], request: gr.Request):
+        """Stream (textbox, chat messages, turns) for one question."""
+        self._admit(request)
+        turn_id = uuid.uuid4().hex[:10]
+        shown = [*chat, gr.ChatMessage(role="user", content=escape_html(question or ""))]
+        answer = None
+        for answer in self._answers(question, turns):
+            yield "", [*shown, *answer_messages(answer, self.figures, turn_id)], turns
+        if answer is not None:
+            turns = [*turns, {"role": "user", "content": answer.question},
+                     {"role": "assistant", "content": answer.answer}]
+            yield "", [*shown, *answer_messages(answer, self.figures, turn_id)], turns
+
+    def api_chat(self, message: str, history: list[dict] | None = None, request: gr.Request = None) -> str:
+        """Ask the glossary in Chinese or English; returns the cited answer (Markdown) with its sources listed."""
+        self._admit(request)
+        turns = [t for t in history or [] if isinstance(t, dict) and t.get("role") in ("user", "assistant")
+                 and isinstance(t.get("content"), str)]
+        answer = None
+        for answer in self._answers(message, turns):
+            pass
+        sources = "\n".join(f"[{n}] {h.entry.id}: {h.entry.term_zh} / {h.entry.term_en}"
+                            for n, h in enumerate(answer.sources, 1))
+        return answer.answer + (f"\n\nSources:\n{sources}" if sources else "")
+
+
+def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
+    """The full chat page, or (compact) the small one the wiki widget frames."""
+    with gr.Blocks(title="Glossarian", analytics_enabled=False, fill_height=compact,
+                   elem_classes=["glossarian-widget"] if compact else None) as blocks:
+        if compact:
+            gr.Markdown("**Glossarian** · 深度学习术语助手", elem_classes=["glossarian-title"])
+        else:
+            gr.Markdown(INTRO)
+        chatbot = gr.Chatbot(
+            label="Glossarian", show_label=False, height=None if compact else 620, scale=1,
+            examples=[{"text": q} for q in (EXAMPLES[:2] + EXAMPLES[4:5] if compact else EXAMPLES)],
+            buttons=["copy", "copy_all"], feedback_options=None, allow_tags=False,
+            placeholder="问一个术语 · Ask about a term",
+        )
+        turns = gr.State([])
+        with gr.Row(equal_height=True):
+            box = gr.Textbox(show_label=False, placeholder="例如：什么是 GAP？ / e.g. What is a backbone?",
+                             submit_btn=True, lines=1, max_lines=6, scale=8, autofocus=not compact)
+            clear = gr.Button("清空 · Clear", variant="secondary", scale=1, min_width=90, size="sm")
+
+        outputs = [box, chatbot, turns]
+        box.submit(service.respond, [box, chatbot, turns], outputs, api_visibility="undocumented")
+        chatbot.example_select(_example_text, None, box, api_visibility="undocumented", queue=False).then(
+            service.respond, [box, chatbot, turns], outputs, api_visibility="undocumented")
+        clear.click(lambda: ("", [], []), None, outputs, api_visibility="undocumented", queue=False)
+        chatbot.clear(lambda: [], None, turns, api_visibility="undocumented", queue=False)
+        if not compact:
+            gr.api(service.api_chat, api_name="chat")
+    return blocks
+
+
+def _example_text(evt: gr.SelectData) -> str:
+    return evt.value["text"]
