@@ -15,7 +15,8 @@ from glossarian.retrieval import Hit, Retrieval
 
 CONTRAST = re.compile(r"区别|不同|差别|差异|对比|比较|有何异同|\bvs\.?\b|versus|differ|difference|compare|contrast"
                       r"|distinguish", re.I)
-SENTENCE_END = re.compile(r"(?<=[。！？；])|(?<=[.!?;])\s+(?=[A-Z`\"(])")
+# Split after 。！？ and after . ! ? before a capital; never inside "(BN, 批归一化; BatchNorm)" or "e.g. x".
+SENTENCE_END = re.compile(r"(?<=[。！？])|(?<=[^.][a-z0-9)\]`][.!?])\s+(?=[A-Z`\"])")
 CODE_BLOCK = re.compile(r"```.*?```", re.S)
 
 

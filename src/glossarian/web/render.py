@@ -13,7 +13,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from glossarian.answer import Answer, definition
+from glossarian.answer import Answer
 
 # Markdown shows code spans and fenced blocks literally, so only the prose between them needs escaping.
 CODE = re.compile(r"(`{3,}.*?(?:`{3,}|\Z)|`[^`\n]+`)", re.S)
@@ -31,6 +31,12 @@ def escape_markdown(text: str) -> str:
     """Escape HTML in Markdown prose; leave code spans and code blocks as they are."""
     parts = CODE.split(text)
     return "".join(part if i % 2 else escape_html(part) for i, part in enumerate(parts))
+
+
+def definition(entry, lang: str) -> str:
+    """The entry's text in the answer's language, or the other one when that is empty."""
+    first, second = (entry.zh, entry.en) if lang == "zh" else (entry.en, entry.zh)
+    return (first or second or "").strip()
 
 
 def code_block(code: str, lang: str = "") -> str:
