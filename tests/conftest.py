@@ -109,15 +109,17 @@ def cli_env(home: str | None = None, **paths: Path) -> dict[str, str]:
     env["GLOSSARIAN_HOME"] = home or os.environ["GLOSSARIAN_HOME"]
     for key, value in paths.items():
         env["GLOSSARIAN_" + key.upper()] = str(value)
+    # Standard streams as in a UTF-8 terminal locale (en_US.UTF-8 and the like): strict UTF-8, whatever the CI
+    # machine's own locale is.
     env["PYTHONIOENCODING"] = "utf-8"
     return env
 
 
 def run_cli(*args: str, env: dict[str, str], stdin: str | bytes | None = None,
             timeout: float = 600) -> subprocess.CompletedProcess:
-    """`python -m glossarian ARGS` as a real process; stdout/stderr decoded as UTF-8."""
+    """`python -m glossarian ARGS` as a real process. Its stdout must be valid UTF-8 (scripts parse it)."""
     data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
     proc = subprocess.run([sys.executable, "-m", "glossarian", *args], input=data, env=env, cwd=REPO,
                           capture_output=True, timeout=timeout)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"),
+    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode("utf-8"),
                                        proc.stderr.decode("utf-8", "replace"))

@@ -13,24 +13,53 @@ from glossarian.tools import tool_names
 GOOD_BODY = "\n## 中文\n一段中文定义。\n\n## English\nAn English definition.\n"
 
 
-def test_valid_entry_is_parsed_with_every_field_and_both_sections():
-    entry, problems = parse_entry(CORPUS / "global-average-pooling.md", CORPUS)
+VALID = """---
+id: global-average-pooling
+term_en: Global Average Pooling
+term_zh: 全局平均池化
+aliases: [GAP, global avg pool, 全局池化]
+related: [pooling, head]
+tags: [architecture, vision]
+demo: global_average_pooling
+---
+
+## 中文
+全局平均池化（GAP）把每个通道的整张特征图取平均。
+
+```python
+self.gap = nn.AdaptiveAvgPool2d(1)   # (N, C, H, W) -> (N, C, 1, 1)
+```
+
+## English
+Global average pooling (GAP) averages each channel's whole feature map down to a single number.
+"""
+
+
+def test_valid_entry_is_parsed_with_every_field_and_both_sections(tmp_path):
+    (tmp_path / "global-average-pooling.md").write_text(VALID, "utf-8")
+
+    entry, problems = parse_entry(tmp_path / "global-average-pooling.md", tmp_path)
 
     assert problems == []
-    assert entry.id == "global-average-pooling"
-    assert entry.term_en == "Global Average Pooling"
-    assert entry.term_zh == "全局平均池化"
-    assert "GAP" in entry.aliases and "AdaptiveAvgPool2d" in entry.aliases
-    assert entry.related == ("pooling", "max-pooling", "feature-map", "head", "channel")
+    assert (entry.id, entry.term_en, entry.term_zh) == ("global-average-pooling", "Global Average Pooling", "全局平均池化")
+    assert entry.aliases == ("GAP", "global avg pool", "全局池化")
+    assert entry.related == ("pooling", "head")
     assert entry.tags == ("architecture", "vision")
     assert entry.demo == "global_average_pooling"
     assert entry.path == "global-average-pooling.md"
-    assert entry.zh.startswith("全局平均池化（GAP）把每个通道")
-    # The code block inside the Chinese section is part of the definition, fences included.
-    assert "```python\nself.gap = nn.AdaptiveAvgPool2d(1)" in entry.zh
-    assert entry.zh.rstrip().endswith("```")
-    assert entry.en.startswith("Global average pooling (GAP) averages each channel")
-    assert "## English" not in entry.zh and "## 中文" not in entry.en
+    # The code block is part of the Chinese definition, fences included; headings belong to neither text.
+    assert entry.zh == ("全局平均池化（GAP）把每个通道的整张特征图取平均。\n\n```python\n"
+                        "self.gap = nn.AdaptiveAvgPool2d(1)   # (N, C, H, W) -> (N, C, 1, 1)\n```")
+    assert entry.en == "Global average pooling (GAP) averages each channel's whole feature map down to a single number."
+    assert entry.names == ("Global Average Pooling", "全局平均池化", "GAP", "global avg pool", "全局池化")
+
+
+def test_shipped_entry_keeps_its_code_block():
+    entry, problems = parse_entry(CORPUS / "global-average-pooling.md", CORPUS)
+    assert problems == []
+    assert "GAP" in entry.aliases and entry.demo == "global_average_pooling"
+    assert "```python" in entry.zh and "nn.AdaptiveAvgPool2d(1)" in entry.zh
+    assert entry.en.startswith("Global average pooling")
 
 
 def test_content_hash_follows_the_text(tmp_path):
@@ -125,6 +154,11 @@ def _messages(corpus: Corpus, tools=None) -> list[str]:
     return [str(p) for p in check_corpus(corpus, tools)]
 
 
+def _line(path, field: str) -> int:
+    """Line number of a front-matter field in a file."""
+    return next(n for n, line in enumerate(path.read_text("utf-8").splitlines(), 1) if line.startswith(field + ":"))
+
+
 def test_duplicate_id_across_folders_is_reported(tmp_path):
     first = copy_entries(tmp_path / "a", ["neck"])
     second = copy_entries(tmp_path / "b", ["neck", "head"])
@@ -132,7 +166,8 @@ def test_duplicate_id_across_folders_is_reported(tmp_path):
 
     problems = _messages(merged)
 
-    assert any("duplicate id 'neck'" in p and p.startswith("neck.md:2:") for p in problems), problems
+    assert any("duplicate id 'neck'" in p and p.startswith(f"neck.md:{_line(second / 'neck.md', 'id')}:")
+               for p in problems), problems
 
 
 def test_alias_claimed_by_two_entries_is_reported(tmp_path):
@@ -154,8 +189,9 @@ def test_related_id_that_does_not_exist_is_reported(tmp_path):
     problems = _messages(load_corpus(folder))
 
     # neck still links to feature-pyramid-network, object-detection and feature-map; head to backbone etc.
-    assert "neck.md:6: related id 'feature-pyramid-network' does not exist in the corpus" in problems
-    assert "head.md:6: related id 'backbone' does not exist in the corpus" in problems
+    neck_line, head_line = _line(folder / "neck.md", "related"), _line(folder / "head.md", "related")
+    assert f"neck.md:{neck_line}: related id 'feature-pyramid-network' does not exist in the corpus" in problems
+    assert f"head.md:{head_line}: related id 'backbone' does not exist in the corpus" in problems
     assert not any("'head'" in p for p in problems)
 
 
@@ -166,7 +202,7 @@ def test_entry_related_to_itself_is_reported(tmp_path):
 
     problems = _messages(load_corpus(folder))
 
-    assert "neck.md:6: an entry cannot relate to itself" in problems
+    assert f"neck.md:{_line(path, 'related')}: an entry cannot relate to itself" in problems
 
 
 def test_unknown_demo_tool_is_reported_with_the_known_ones(tmp_path):
@@ -177,7 +213,7 @@ def test_unknown_demo_tool_is_reported_with_the_known_ones(tmp_path):
     problems = _messages(load_corpus(folder), set(tool_names()))
 
     matching = [p for p in problems if "unknown demo tool 'neck_visualiser'" in p]
-    assert matching and matching[0].startswith("neck.md:8: ")
+    assert matching and matching[0].startswith(f"neck.md:{_line(path, 'demo')}: ")
     assert "global_average_pooling" in matching[0]  # lists what the author could have meant
 
 

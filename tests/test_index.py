@@ -158,7 +158,7 @@ def test_status_is_fresh_then_stale_after_an_edit_then_fresh_after_rebuild(work,
     assert index_status(settings, model_id).fresh
 
 
-def test_status_is_stale_for_another_model(work, model_id):
+def test_status_is_stale_for_another_model(work):
     corpus, index = work
     status = index_status(settings_for(corpus, index), ("another-model", "0123456789abcdef"))
     assert not status.fresh and "another-model" in status.model_mismatch
@@ -272,7 +272,9 @@ def test_killed_build_leaves_the_previous_index_loadable(built_index, embedder, 
     for path in changed:
         _touch_english(path, "(revised)")
     (index / ".build.lock").unlink(missing_ok=True)  # it is re-created once the build has the model and the corpus
-    tmp_dirs = lambda: list((index / "builds").glob(".tmp-*"))  # noqa: E731
+
+    def tmp_dirs() -> list[Path]:
+        return list((index / "builds").glob(".tmp-*"))
 
     log = tmp_path / "build.log"
     with open(log, "wb") as out:

@@ -164,6 +164,25 @@ def eval_cmd(set_file: Path = typer.Option(Path("tests/data/eval_dev.jsonl"), "-
         typer.echo(format_report(report))
 
 
+@app.command()
+def bench(quick: bool = typer.Option(False, "--quick", help="About two minutes: 20k instead of 100k synthetic "
+                                     "entries, 80 questions, 32-entry build, 100 requests."),
+          as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+          crossover: bool = typer.Option(False, "--crossover", help="Also time flat vs HNSW FAISS at 10k-100k "
+                                         "entries (several minutes)."),
+          no_server: bool = typer.Option(False, "--no-server", help="Skip the HTTP server figures."),
+          corpus: Optional[Path] = CorpusOpt, model: Optional[str] = ModelOpt) -> None:
+    """Measure latency, throughput, scale and the HTTP server on this machine, next to their targets."""
+    from dataclasses import replace
+
+    from glossarian.bench import BenchConfig, format_table, run_bench
+
+    config = BenchConfig.quick() if quick else BenchConfig()
+    config = replace(config, server=not no_server, crossover=crossover)
+    result = run_bench(settings(corpus, None, model), config).to_json()
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=1) if as_json else format_table(result))
+
+
 def main() -> None:
     try:
         app()

@@ -246,9 +246,9 @@ def build_index(settings: Settings, embedder, progress: bool = False,
         vectors = np.zeros((len(entries) * v, embedder.dim), dtype=np.float32)
         todo = []
         for i, e in enumerate(entries):
-            old = previous.get(e.id)
-            if old is not None and old[0] == e.content_hash:
-                vectors[i * v : (i + 1) * v] = old[1]
+            kept = previous.get(e.id)
+            if kept is not None and kept[0] == e.content_hash:
+                vectors[i * v : (i + 1) * v] = kept[1]
             else:
                 todo.append(i)
         if todo:

@@ -1,15 +1,17 @@
 """Finding glossary terms and aliases named in a question: exact (separator- and case-insensitive) and fuzzy.
 
 Both lookups are dictionary probes over substrings of the question, so their cost depends on the
-question's length, not on the number of entries (100k-entry corpora included).
+question's length, not on the number of entries (100k-entry corpora included). Building the fuzzy
+dictionaries does grow with the corpus, so beyond FUZZY_MAX_NAMES names they are not built (see there).
 - exact: "warm-up", "warm up" and "Warmup" all name `warmup`; ASCII names must sit on word edges;
   the longest non-overlapping names win ("multi-head attention" beats "head" and "attention").
-- fuzzy: one typo (two in long names) in an ASCII name ("droput", "backbnoe", "transfromer") that is
+- fuzzy: one typo (two in names of ten letters or more) in an ASCII name ("droput", "backbnoe", "transfromer") that is
   not itself a word of the corpus, or a Chinese name of three or more characters typed with a wrong
   homophone, as pinyin input methods produce ("学习律", "激活涵数", "过你和").
 """
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,6 +24,11 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 MAX_NAME = 40
 # All-caps abbreviations that are also ordinary English words only count when written in capitals.
 CASE_SENSITIVE_WORDS = {"gap", "map", "cot", "moe", "gan", "dice"}
+# The fuzzy dictionaries hold every one-character deletion of every ASCII name and the pinyin of every
+# Chinese name: ~3.6 KB and ~0.1 ms per name (`glossarian bench`: 90k names took 10 s and 360 MB; 900k
+# would take minutes and GBs). Beyond this many names only exact names match, with a logged warning.
+FUZZY_MAX_NAMES = 30_000
+log = logging.getLogger("glossarian")
 
 
 def _ascii_alnum(ch: str) -> bool:
@@ -75,6 +82,11 @@ class NameMatcher:
         self.case_sensitive: set[str] = set()
         self.fuzzy_ascii: dict[str, set[tuple[str, int, str, int]]] = defaultdict(set)
         self.fuzzy_cjk: dict[str, set[tuple[int, str]]] = defaultdict(set)
+        names = sum(len(e.names) for e in entries)
+        self.fuzzy_enabled = names <= FUZZY_MAX_NAMES
+        if not self.fuzzy_enabled:
+            log.warning("Typo matching is off: the corpus has %d names, more than %d (names.FUZZY_MAX_NAMES); "
+                        "exactly written names still match.", names, FUZZY_MAX_NAMES)
         for i, e in enumerate(entries):
             for name in e.names:
                 key = name_key(name)
@@ -84,6 +96,8 @@ class NameMatcher:
                 stripped = normalize(name)
                 if stripped.isupper() and key in CASE_SENSITIVE_WORDS:
                     self.case_sensitive.add(key)
+                if not self.fuzzy_enabled:
+                    continue
                 if key.isascii() and len(key) >= 5:
                     words = len(SEPARATORS.split(stripped))
                     for d in _deletes(key) | {key}:
@@ -139,6 +153,8 @@ class NameMatcher:
         Positions refer to the normalised question."""
         from rapidfuzz.distance import OSA
 
+        if not self.fuzzy_enabled:
+            return []
         text = normalize(question)
         low = text.lower()
         if len(low) != len(text):  # a case mapping changed the length: positions would not line up
@@ -158,7 +174,7 @@ class NameMatcher:
                 if (len(window) < 5 or window in self.exact or not free(start, end)
                         or all(p in self.known_words for p in parts)):  # a typo is not a real word
                     continue
-                allowed = 2 if len(window) >= 9 else 1
+                allowed = 2 if len(window) >= 10 else 1
                 digits = re.findall(r"\d", window)
                 best = None
                 for d in _deletes(window) | {window}:

@@ -59,6 +59,7 @@
   close.type = "button";
   close.textContent = "\u00d7";
   close.setAttribute("aria-label", "关闭 · Close");
+  close.setAttribute("data-glossarian", "close");
   bar.appendChild(title);
   bar.appendChild(close);
   panel.appendChild(bar);
@@ -99,6 +100,7 @@
 
   launcher.addEventListener("click", toggle);
   close.addEventListener("click", closePanel);
+  // Keys typed inside the widget stay in its frame; Escape works while focus is on the panel's own bar.
   panel.addEventListener("keydown", function (event) {
     if (event.key === "Escape") closePanel();
   });

@@ -13,6 +13,7 @@ to create_app() so `import glossarian.web` stays cheap.
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import threading
 from contextlib import asynccontextmanager
@@ -33,6 +34,37 @@ def _warm_up(assistant) -> None:
         log.error("Warm-up failed: %s", exc)
 
 
+def _log_to_stderr() -> None:
+    """Our own INFO lines (warm-up, index reloads) next to uvicorn's; other libraries stay quiet."""
+    logger = logging.getLogger("glossarian")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+class UnderPrefix:
+    """Serve under a reverse-proxy subpath whether or not the proxy strips it (as `uvicorn --root-path` does).
+
+    Paths get the prefix back and scope["root_path"] names it, so routing ignores it and every URL the app
+    builds (Gradio's config, its assets) carries it.
+    """
+
+    def __init__(self, app, prefix: str):
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            path = scope["path"]
+            if path != self.prefix and not path.startswith(self.prefix + "/"):
+                raw = scope.get("raw_path") or path.encode()
+                scope = {**scope, "path": self.prefix + path, "raw_path": self.prefix.encode() + raw}
+            scope = {**scope, "root_path": self.prefix}
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, assistant=None):
     """Build the FastAPI app (chat, widget, API, embed scripts) around `assistant`; does not serve it."""
     import gradio as gr
@@ -40,7 +72,7 @@ def create_app(settings: Settings | None = None, assistant=None):
     from fastapi.middleware.cors import CORSMiddleware
 
     from glossarian.web.api import api_router
-    from glossarian.web.chat import CSS, ChatService, build_chat
+    from glossarian.web.chat import CSS, WIDGET_CSS, ChatService, build_chat
     from glossarian.web.guard import RateLimiter, SecurityHeaders, parse_origins, parse_ui_auth
     from glossarian.web.render import FigureStore
 
@@ -53,12 +85,13 @@ def create_app(settings: Settings | None = None, assistant=None):
     auth = parse_ui_auth(settings.ui_auth)
     root = settings.root_path.rstrip("/")
     limiter = RateLimiter(settings.rate_limit)
-    figures = FigureStore(Path(tempfile.gettempdir()) / "glossarian-figures")
+    figures = FigureStore(Path(tempfile.mkdtemp(prefix="glossarian-figures-")))
 
     @asynccontextmanager
     async def lifespan(app):
         threading.Thread(target=_warm_up, args=(assistant,), name="glossarian-warm-up", daemon=True).start()
         yield
+        shutil.rmtree(figures.folder, ignore_errors=True)  # Gradio keeps its own copies while it runs
 
     app = FastAPI(title="Glossarian", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.assistant = assistant
@@ -68,15 +101,17 @@ def create_app(settings: Settings | None = None, assistant=None):
     app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
                        allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"], max_age=600)
     app.add_middleware(SecurityHeaders, origins=origins)
+    if root:
+        app.add_middleware(UnderPrefix, prefix=root)
 
     service = ChatService(assistant, limiter, figures)
-    common = dict(auth=auth, footer_links=[], css=CSS, allowed_paths=[str(figures.folder)],
-                  max_file_size="1mb", ssr_mode=False, run_history=False)
+    common = dict(auth=auth, footer_links=[], allowed_paths=[str(figures.folder)], max_file_size="1mb",
+                  ssr_mode=False, run_history=False)
     # Order matters: "/" catches every path, so the widget is mounted first.
     for path, compact in (("/widget", True), ("/", False)):
         blocks = build_chat(service, compact=compact).queue(default_concurrency_limit=CONCURRENT_CHATS)
         public = (root + path.rstrip("/")) if root else None
-        gr.mount_gradio_app(app, blocks, path=path, root_path=public or None, **common)
+        gr.mount_gradio_app(app, blocks, path=path, root_path=public, css=WIDGET_CSS if compact else CSS, **common)
     return app
 
 
@@ -85,6 +120,7 @@ def serve(settings: Settings | None = None, app=None) -> None:
     import uvicorn
 
     settings = settings or Settings.from_env()
+    _log_to_stderr()
     app = app or create_app(settings)
     print(f"Glossarian: http://{settings.host}:{settings.port}{settings.root_path.rstrip('/')}/ "
           "(chat), /widget, /embed.js, /api/ask, /healthz", flush=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -92,6 +92,8 @@ def api_router(assistant, settings, limiter: RateLimiter) -> APIRouter:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return error(400, "The request body is not valid JSON.", f"Send e.g. {example}")
+        if not isinstance(payload, dict):
+            return error(422, f"The body must be a JSON object, not {type(payload).__name__}.", f"Send e.g. {example}")
         try:
             req = AskRequest.model_validate(payload)
         except ValidationError as exc:
@@ -116,6 +118,10 @@ def api_router(assistant, settings, limiter: RateLimiter) -> APIRouter:
             log.exception("Unexpected error while answering %r", req.question[:200])
             return error(500, "Internal error while answering; it was logged on the server.", None)
         return JSONResponse(answer.to_json())
+
+    @router.get("/widget", include_in_schema=False)
+    async def widget_slash():
+        return RedirectResponse("widget/", status_code=307)  # relative, so a proxy prefix survives
 
     @router.get("/healthz")
     async def healthz():

@@ -13,7 +13,7 @@ import gradio as gr
 
 from glossarian.errors import GlossarianError
 from glossarian.web.guard import RateLimiter
-from glossarian.web.render import FigureStore, answer_messages, escape_html
+from glossarian.web.render import FigureStore, answer_messages, escape_html, escape_markdown
 
 log = logging.getLogger("glossarian.web")
 
@@ -31,10 +31,10 @@ INTRO = (
     "Ask in 中文 or English; answers cite the glossary entries [n] they come from, "
     "and computations run as small PyTorch demos."
 )
-CSS = """
-footer { display: none !important; }
-.glossarian-widget { padding: 6px !important; }
-.glossarian-widget .glossarian-title p { margin: 0; font-size: 14px; }
+CSS = "footer { display: none !important; }"
+WIDGET_CSS = CSS + """
+.app { padding: 8px !important; }
+.glossarian-title p { margin: 0; font-size: 14px; }
 """
 
 
@@ -70,14 +70,16 @@ class ChatService:
         """Stream (textbox, chat messages, turns) for one question."""
         self._admit(request)
         turn_id = uuid.uuid4().hex[:10]
-        shown = [*chat, gr.ChatMessage(role="user", content=escape_html(question or ""))]
-        answer = None
-        for answer in self._answers(question, turns):
-            yield "", [*shown, *answer_messages(answer, self.figures, turn_id)], turns
-        if answer is not None:
-            turns = [*turns, {"role": "user", "content": answer.question},
-                     {"role": "assistant", "content": answer.answer}]
-            yield "", [*shown, *answer_messages(answer, self.figures, turn_id)], turns
+        shown = [*chat, gr.ChatMessage(role="user", content=escape_markdown(question or ""))]
+        previous = None
+        for answer in self._answers(question, turns):  # one step behind, so the last one goes out once
+            if previous is not None:
+                yield "", [*shown, *answer_messages(previous, self.figures, turn_id)], turns
+            previous = answer
+        if previous is not None:
+            turns = [*turns, {"role": "user", "content": previous.question},
+                     {"role": "assistant", "content": previous.answer}]
+            yield "", [*shown, *answer_messages(previous, self.figures, turn_id)], turns
 
     def api_chat(self, message: str, history: list[dict] | None = None, request: gr.Request = None) -> str:
         """Ask the glossary in Chinese or English; returns the cited answer (Markdown) with its sources listed."""
@@ -94,29 +96,31 @@ class ChatService:
 
 def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
     """The full chat page, or (compact) the small one the wiki widget frames."""
-    with gr.Blocks(title="Glossarian", analytics_enabled=False, fill_height=compact,
-                   elem_classes=["glossarian-widget"] if compact else None) as blocks:
+    with gr.Blocks(title="Glossarian", analytics_enabled=False, fill_height=True) as blocks:
         if compact:
             gr.Markdown("**Glossarian** · 深度学习术语助手", elem_classes=["glossarian-title"])
         else:
             gr.Markdown(INTRO)
         chatbot = gr.Chatbot(
-            label="Glossarian", show_label=False, height=None if compact else 620, scale=1,
+            label="Glossarian", show_label=False, height=None, min_height=300, scale=1,
             examples=[{"text": q} for q in (EXAMPLES[:2] + EXAMPLES[4:5] if compact else EXAMPLES)],
             buttons=["copy", "copy_all"], feedback_options=None, allow_tags=False,
             placeholder="问一个术语 · Ask about a term",
         )
         turns = gr.State([])
         with gr.Row(equal_height=True):
-            box = gr.Textbox(show_label=False, placeholder="例如：什么是 GAP？ / e.g. What is a backbone?",
-                             submit_btn=True, lines=1, max_lines=6, scale=8, autofocus=not compact)
-            clear = gr.Button("清空 · Clear", variant="secondary", scale=1, min_width=90, size="sm")
+            box = gr.Textbox(show_label=False, submit_btn=True, lines=1, max_lines=6, scale=8,
+                             placeholder="问一个术语 · Ask a term" if compact
+                             else "例如：什么是 GAP？ / e.g. What is a backbone?", autofocus=not compact)
+            # The widget is narrow: there the chatbot's own trash icon is the clear button.
+            clear = None if compact else gr.Button("清空 · Clear", variant="secondary", scale=1, min_width=90)
 
         outputs = [box, chatbot, turns]
         box.submit(service.respond, [box, chatbot, turns], outputs, api_visibility="undocumented")
         chatbot.example_select(_example_text, None, box, api_visibility="undocumented", queue=False).then(
             service.respond, [box, chatbot, turns], outputs, api_visibility="undocumented")
-        clear.click(lambda: ("", [], []), None, outputs, api_visibility="undocumented", queue=False)
+        if clear is not None:
+            clear.click(lambda: ("", [], []), None, outputs, api_visibility="undocumented", queue=False)
         chatbot.clear(lambda: [], None, turns, api_visibility="undocumented", queue=False)
         if not compact:
             gr.api(service.api_chat, api_name="chat")

@@ -17,6 +17,8 @@ from glossarian.answer import Answer
 
 # Markdown shows code spans and fenced blocks literally, so only the prose between them needs escaping.
 CODE = re.compile(r"(`{3,}.*?(?:`{3,}|\Z)|`[^`\n]+`)", re.S)
+# Only "<" followed by a letter, "/", "!" or "?" can open a tag or comment; "a < b" stays readable.
+TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 LABELS = {
     "zh": {"tool": "工具", "sources": "来源", "score": "相关度", "figure": "图"},
     "en": {"tool": "Tool", "sources": "Sources", "score": "score", "figure": "figure"},
@@ -24,7 +26,8 @@ LABELS = {
 
 
 def escape_html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;")
+    """Make every would-be tag plain text (entities are harmless: they only ever decode to text)."""
+    return TAG_OPEN.sub("&lt;", text)
 
 
 def escape_markdown(text: str) -> str:

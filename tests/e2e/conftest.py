@@ -1,0 +1,164 @@
+"""Browser-test fixtures: the real server (`python -m glossarian serve`), two static "wiki" sites on other
+origins (one allowed, one not), and Debian's Chromium driven by Playwright.
+
+The server runs on a temporary copy of the corpus with one extra entry whose text carries HTML/JS payloads.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+os.environ.setdefault("GLOSSARIAN_HOME", str(Path.home() / ".cache" / "glossarian"))
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+PROBE_ENTRY = """---
+id: xss-probe
+term_en: Probe Term
+term_zh: 探针术语
+aliases: [probe term, 探针]
+tags: [test]
+---
+
+## 中文
+探针术语是一个测试条目：<script>window.__xssZh=1</script> 和 <img src=x onerror="window.__xssImgZh=1"> 都应原样显示为文字。
+
+## English
+A probe term is a test entry: <script>window.__xssEn=1</script> and <img src=x onerror="window.__xssImgEn=1"> must show as plain text.
+"""
+
+# A wiki page with its own CSS, so the test can see that the embed changes nothing on it.
+PAGE = """<!doctype html>
+<html lang="zh"><head><meta charset="utf-8"><title>Team wiki</title>
+<style>
+  body {{ font-family: serif; margin: 40px; }}
+  button {{ background: rgb(255, 0, 0); color: white; }}
+  iframe {{ border: 4px solid green; }}
+</style>
+<script>window.__globalsBefore = Object.keys(window);</script>
+</head><body>
+<h1>团队 Wiki · Team wiki</h1>
+<p>Notes about our detection models. 我们的检测模型笔记。</p>
+<button id="page-button">A page button</button>
+{embed}
+</body></html>
+"""
+EMBEDS = {
+    "script.html": '<script src="{app}/embed.js" async></script>',
+    "iframe.html": '<iframe id="glossary" src="{app}/widget" title="Glossarian" width="420" height="620"></iframe>',
+    "component.html": '<script type="module" src="{app}/gradio.js"></script>\n<gradio-app src="{app}/"></gradio-app>',
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def static_site(folder: Path, port: int) -> http.server.ThreadingHTTPServer:
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+@pytest.fixture(scope="session")
+def ports() -> dict[str, int]:
+    return {"app": free_port(), "wiki": free_port(), "evil": free_port()}
+
+
+@pytest.fixture(scope="session")
+def app_url(ports, tmp_path_factory) -> str:
+    """The real server on a corpus with the payload entry; only the "wiki" origin may embed it."""
+    work = tmp_path_factory.mktemp("e2e")
+    corpus = work / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    (corpus / "xss-probe.md").write_text(PROBE_ENTRY, encoding="utf-8")
+    env = {**os.environ, "GLOSSARIAN_CORPUS": str(corpus), "GLOSSARIAN_INDEX": str(work / "index"),
+           "GLOSSARIAN_ALLOWED_ORIGINS": f"http://127.0.0.1:{ports['wiki']}", "GLOSSARIAN_RATE_LIMIT": "1000",
+           "GLOSSARIAN_LLM_BASE_URL": "", "GLOSSARIAN_API_TOKEN": "", "GLOSSARIAN_UI_AUTH": ""}
+    log = open(work / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "glossarian", "serve", "--port", str(ports["app"])],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{ports['app']}"
+    deadline = time.monotonic() + 300  # the first start builds the index
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError("server exited:\n" + (work / "server.log").read_text())
+            try:
+                if httpx.get(url + "/healthz").json().get("loaded"):
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not warm up:\n" + (work / "server.log").read_text())
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(20)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def sites(ports, app_url, tmp_path_factory) -> dict[str, str]:
+    """The same embedding pages on an allowed origin ("wiki") and a refused one ("evil")."""
+    folder = tmp_path_factory.mktemp("wiki")
+    for name, embed in EMBEDS.items():
+        (folder / name).write_text(PAGE.format(embed=embed.format(app=app_url)), encoding="utf-8")
+    servers = [static_site(folder, ports[name]) for name in ("wiki", "evil")]
+    yield {name: f"http://127.0.0.1:{ports[name]}" for name in ("wiki", "evil")}
+    for s in servers:
+        s.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="glossarian-chromium-")
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1100, "height": 900}, locale="zh-CN")
+        yield context
+        context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page()
+    page.console_lines = []
+    page.on("console", lambda m: page.console_lines.append(m.text))
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,197 @@
+"""What a reader sees in Chromium: the chat, tool blocks with figures, the wiki embeds, origin refusal, XSS.
+
+Screenshots go to test-artifacts/ for a human to look at.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; never `playwright install`
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"{CHROMIUM} is missing: apt-get install -y chromium fonts-wqy-microhei"),
+]
+
+ANSWER_TIMEOUT_MS = 60_000
+PAYLOAD_FLAGS = ["__xssQ", "__xssQImg", "__xssZh", "__xssImgZh", "__xssEn", "__xssImgEn"]
+
+
+def expect():
+    from playwright.sync_api import expect as _expect
+
+    return _expect
+
+
+def ask(scope, question: str):
+    """Type a question into the chat (a page or a frame) and return the locator of the last bot reply."""
+    box = scope.get_by_role("textbox")
+    box.fill(question)
+    box.press("Enter")
+    return scope.locator('[data-testid="bot"]')
+
+
+def wait_for_answer(scope, *texts: str):
+    """Wait for the texts, then for the stream to finish (the conversation stops changing)."""
+    log = scope.locator('[role="log"]')
+    for text in texts:
+        expect()(log).to_contain_text(text, timeout=ANSWER_TIMEOUT_MS)
+    before = None
+    for _ in range(60):
+        now = log.inner_text()
+        if now == before:
+            break
+        before = now
+        time.sleep(0.5)
+    return log
+
+
+def assert_no_payload_ran(page):
+    flags = page.evaluate(f"() => {json.dumps(PAYLOAD_FLAGS)}.filter(k => k in window)")
+    assert flags == [], f"payload code ran: {flags}"
+
+
+def test_chat_answers_chinese_and_english_with_citations(page, app_url, artifacts):
+    page.goto(app_url + "/")
+    ask(page, "什么是骨干网络？")
+    wait_for_answer(page, "骨干网络（Backbone）", "[1]", "来源 (1)")
+    ask(page, "What is a feature pyramid network?")
+    log = wait_for_answer(page, "Feature Pyramid Network", "Sources (")
+    # The sources are cards: open the last one and read the entry's definition and score.
+    log.locator(".thought-group .title", has_text="Sources").last.click()
+    title = log.locator(".thought-group .title", has_text="特征金字塔网络 · Feature Pyramid Network")
+    expect()(title).to_contain_text("score 0.")
+    title.click()
+    card = log.locator(".thought-group", has=title).last  # the innermost group: the card itself
+    expect()(card.locator(".content")).to_be_visible()
+    expect()(card.locator(".content")).to_contain_text("proposed by Lin et al.")
+    page.screenshot(path=str(artifacts / "chat-zh-en.png"))
+
+
+def test_follow_up_and_clear(page, app_url):
+    page.goto(app_url + "/")
+    ask(page, "什么是骨干网络？")
+    wait_for_answer(page, "骨干网络（Backbone）")
+    ask(page, "它通常用什么学习率？")
+    wait_for_answer(page, "学习率")
+    last_reply = page.locator(".bot-row").last  # the follow-up's answer still knows its subject
+    expect()(last_reply).to_contain_text("骨干网络")
+    page.get_by_role("button", name="清空 · Clear").click()
+    expect()(page.locator('[data-testid="bot"]')).to_have_count(0)
+
+
+def test_computation_shows_the_tool_block_and_its_figure(page, app_url, artifacts):
+    page.goto(app_url + "/")
+    ask(page, "算一下 [1,2,3] 温度 0.5 的 softmax")
+    log = wait_for_answer(page, "0.8668")
+    title = log.locator(".thought-group .title", has_text="softmax")
+    expect()(title.first).to_contain_text("工具")
+    expect()(title.first).to_contain_text("done")
+    figure = log.locator('img[src*="/gradio_api/file="]').first
+    expect()(figure).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    assert page.evaluate("img => img.complete && img.naturalWidth > 100", figure.element_handle())
+    title.first.click()
+    expect()(log.locator("pre code", has_text="torch").first).to_be_visible()  # the code that ran
+    page.screenshot(path=str(artifacts / "chat-tool.png"))
+
+
+def test_script_tag_embed_on_an_allowed_wiki(page, sites, artifacts):
+    page.goto(sites["wiki"] + "/script.html")
+    launcher = page.locator('[data-glossarian="launcher"]')
+    expect()(launcher).to_be_visible()
+    # Nothing else on the page changed: one namespaced global, the page's own CSS untouched.
+    added = page.evaluate("Object.keys(window).filter(k => !window.__globalsBefore.includes(k))")
+    assert sorted(added) == ["Glossarian", "__globalsBefore"]  # the second one is the test page's own
+    assert page.evaluate("getComputedStyle(document.querySelector('#page-button')).backgroundColor") \
+        == "rgb(255, 0, 0)"
+    assert page.evaluate("getComputedStyle(document.body).margin") == "40px"
+    assert launcher.evaluate("b => getComputedStyle(b).backgroundColor") != "rgb(255, 0, 0)"
+
+    launcher.click()
+    frame_el = page.locator('[data-glossarian="frame"]')
+    expect()(frame_el).to_be_visible()
+    frame = page.frame_locator('[data-glossarian="frame"]')
+    ask(frame, "什么是骨干网络？")
+    wait_for_answer(frame, "骨干网络（Backbone）", "[1]")
+    page.screenshot(path=str(artifacts / "wiki-script-embed.png"))
+    page.locator('[data-glossarian="close"]').click()
+    expect()(frame_el).to_be_hidden()
+    launcher.click()  # reopening shows the same conversation: the frame is kept, not reloaded
+    expect()(frame.locator('[role="log"]')).to_contain_text("骨干网络（Backbone）")
+
+
+def test_iframe_embed_on_an_allowed_wiki(page, sites, artifacts):
+    page.goto(sites["wiki"] + "/iframe.html")
+    frame = page.frame_locator("#glossary")
+    ask(frame, "softmax of [1, 2, 3] at temperature 0.5")
+    log = wait_for_answer(frame, "0.8668", "Sources")
+    expect()(log.locator('img[src*="/gradio_api/file="]').first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    page.screenshot(path=str(artifacts / "wiki-iframe-embed.png"))
+
+
+def test_web_component_works_without_a_cdn(page, sites, artifacts):
+    page.goto(sites["wiki"] + "/component.html")
+    app = page.locator("gradio-app")
+    ask(app, "什么是骨干网络？")
+    wait_for_answer(app, "骨干网络（Backbone）")
+    page.screenshot(path=str(artifacts / "wiki-web-component.png"))
+
+
+def test_api_from_an_allowed_origin_is_readable(page, sites, app_url):
+    page.goto(sites["wiki"] + "/iframe.html")
+    result = page.evaluate(FETCH_ASK, app_url + "/api/ask")
+    assert result.startswith("ok:") and "backbone" in result
+
+
+FETCH_ASK = """url => fetch(url, {method: "POST", headers: {"Content-Type": "application/json"},
+                                  body: JSON.stringify({question: "什么是骨干网络？"})})
+    .then(r => r.text().then(t => "ok:" + r.status + ":" + t), e => "blocked:" + e)"""
+
+
+def test_a_disallowed_origin_can_neither_frame_nor_call(page, sites, app_url, artifacts):
+    page.goto(sites["evil"] + "/script.html")
+    page.locator('[data-glossarian="launcher"]').click()
+    page.wait_for_timeout(1500)
+    frames = [f for f in page.frames if f != page.main_frame]
+    assert frames and all(not f.url.startswith(app_url) or f.locator("textarea").count() == 0 for f in frames)
+    assert any("frame-ancestors" in line for line in page.console_lines), page.console_lines
+    page.screenshot(path=str(artifacts / "evil-refused.png"))
+
+    page.goto(sites["evil"] + "/iframe.html")
+    page.wait_for_timeout(1500)
+    assert page.frame_locator("#glossary").locator("textarea").count() == 0
+    assert page.evaluate(FETCH_ASK, app_url + "/api/ask").startswith("blocked:")
+
+
+QUESTION_PAYLOAD = ('探针术语是什么？<script>window.__xssQ=1</script>'
+                    '<img src=x onerror="window.__xssQImg=1">')
+
+
+def test_payloads_in_questions_and_entries_show_as_text(page, app_url, sites, artifacts):
+    page.goto(app_url + "/")
+    ask(page, QUESTION_PAYLOAD)
+    log = wait_for_answer(page, "Probe Term", "<script>window.__xssZh=1</script>",
+                          '<img src=x onerror="window.__xssImgZh=1">')
+    user = page.locator('[data-testid="user"]').last
+    expect()(user).to_contain_text("<script>window.__xssQ=1</script>")
+    assert log.locator("script").count() == 0
+    assert log.locator('img[src="x"]').count() == 0
+    log.locator(".thought-group .title", has_text="来源").last.click()
+    log.locator(".thought-group .title", has_text="探针术语").last.click()
+    page.wait_for_timeout(500)
+    assert_no_payload_ran(page)
+    page.screenshot(path=str(artifacts / "xss-chat.png"))
+
+    page.goto(sites["wiki"] + "/iframe.html")
+    frame = page.frame_locator("#glossary")
+    ask(frame, "What is a probe term?" + QUESTION_PAYLOAD[len("探针术语是什么？"):])
+    wait_for_answer(frame, "<script>window.__xssEn=1</script>")
+    widget = next(f for f in page.frames if f.url.startswith(app_url))
+    assert_no_payload_ran(widget)
+    assert_no_payload_ran(page)
+    page.screenshot(path=str(artifacts / "xss-widget.png"))
