@@ -512,15 +512,16 @@ def format_table(result: dict) -> str:
     lines = [f"Glossarian bench: model {d.get('model')}, {d.get('threads')} thread(s), {d.get('cpus')} CPUs, "
              f"{d.get('entries')} entries, {d.get('questions')} questions ({d.get('ask_questions')} for ask)", ""]
     lines += [f"  {label:<36} {num(result.get(key)):>10} {unit}" for key, (label, unit) in FIGURES.items()]
+    lines.append(f"  {'(bare encode of the same questions p50)':<36} {num(d.get('question_encode_p50_ms')):>10} ms")
+    for key in ("synthetic_10k", "synthetic_100k"):
+        if key in d:
+            lines.append(f"  {key}: " + ", ".join(f"{k} {v}" for k, v in d[key].items()))
     lines += ["", "Targets:"]
     for t in result["targets"]:
         met = {True: "met", False: "MISSED", None: "pending"}[t["met"]]
         lines.append(f"  {t['target']:<42} {num(t['value']):>10}  limit {num(t['limit']):>8}  {met}")
-    for key in ("synthetic_10k", "synthetic_100k"):
-        if key in d:
-            lines.append(f"  {key}: " + ", ".join(f"{k} {v}" for k, v in d[key].items()))
     if "crossover" in d:
-        lines += ["", "Flat vs HNSW (1 thread, top 60 views):"]
-        lines += [f"  {r}" for r in d["crossover"]]
+        lines += ["", "Flat vs HNSW (1 thread, top 60 views; build s, search ms):"]
+        lines += ["  " + ", ".join(f"{k} {v}" for k, v in row.items()) for row in d["crossover"]]
     lines += [""] + [f"Note: {n}" for n in result.get("notes", [])]
     return "\n".join(lines)

@@ -64,10 +64,11 @@ def test_chat_answers_chinese_and_english_with_citations(page, app_url, artifact
     log = wait_for_answer(page, "Feature Pyramid Network", "Sources (")
     # The sources are cards: open the last one and read the entry's definition and score.
     log.locator(".thought-group .title", has_text="Sources").last.click()
-    title = log.locator(".thought-group .title", has_text="特征金字塔网络 · Feature Pyramid Network")
+    name = "特征金字塔网络 · Feature Pyramid Network"
+    title = log.locator(".thought-group .title", has_text=name)
     expect()(title).to_contain_text("score 0.")
     title.click()
-    card = log.locator(".thought-group", has=title).last  # the innermost group: the card itself
+    card = log.locator(".thought-group", has=page.locator(".title", has_text=name)).last  # innermost: the card
     expect()(card.locator(".content")).to_be_visible()
     expect()(card.locator(".content")).to_contain_text("proposed by Lin et al.")
     page.screenshot(path=str(artifacts / "chat-zh-en.png"))
