@@ -93,13 +93,15 @@ def ask(question: Optional[str] = typer.Argument(None, help="The question; omit 
             _print_answer(answer)
         return
     # Batch mode: one question per line in, one JSON object per line out; the model loads once.
-    for line in sys.stdin:
+    # Bytes, decoded leniently: a line of binary junk becomes an error object, never a crash.
+    for raw in sys.stdin.buffer:
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         if not line.strip():
             continue
         try:
-            out = assistant.ask(line.rstrip("\n")).to_json()
+            out = assistant.ask(line).to_json()
         except GlossarianError as exc:
-            out = {"question": line.rstrip("\n"), "error": exc.message, "hint": exc.hint}
+            out = {"question": line, "error": exc.message, "hint": exc.hint}
         typer.echo(json.dumps(out, ensure_ascii=False))
         sys.stdout.flush()
 

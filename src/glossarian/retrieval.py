@@ -35,7 +35,9 @@ NAME_SEEKING = re.compile(
     r"叫什么|叫啥|怎么称呼|称为什么|什么现象|有名字|名字|术语|统称|叫做什么"
     r"|这种.{0,8}(方法|做法|操作|结构|策略|技术|问题|现象|任务|模型)"
     r"|what('?s| is| do you| do people| does one)? (it |that |this )?call|what (is|'s) (the )?(name|term)"
-    r"|name for|term for|is there a (name|term)|called\??$",
+    r"|name for|term for|is there a (name|term)|called\??$"
+    r"|哪一?(个|种)?(部分|模块|层|步|结构|组件)|在结构上叫|\bwhich (part|layer|component|module|step|block)\b"
+    r"|\bwhat (part|layer|component|module) (of|in|is|does)\b",
     re.I,
 )
 

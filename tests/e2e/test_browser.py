@@ -5,7 +5,6 @@ Screenshots go to test-artifacts/ for a human to look at.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -37,17 +36,11 @@ def ask(scope, question: str):
 
 
 def wait_for_answer(scope, *texts: str):
-    """Wait for the texts, then for the stream to finish (the conversation stops changing)."""
+    """Wait for the texts, then for the answer to finish streaming (the textbox unlocks)."""
     log = scope.locator('[role="log"]')
     for text in texts:
         expect()(log).to_contain_text(text, timeout=ANSWER_TIMEOUT_MS)
-    before = None
-    for _ in range(60):
-        now = log.inner_text()
-        if now == before:
-            break
-        before = now
-        time.sleep(0.5)
+    expect()(scope.get_by_role("textbox")).to_be_editable(timeout=ANSWER_TIMEOUT_MS)
     return log
 
 

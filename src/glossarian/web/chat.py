@@ -17,6 +17,7 @@ from glossarian.web.render import FigureStore, answer_messages, escape_html, esc
 
 log = logging.getLogger("glossarian.web")
 
+LOCKED = gr.update(value="", interactive=False)  # the textbox while an answer streams
 MAX_TURNS_SENT = 20  # the assistant only needs recent context; older turns are dropped
 EXAMPLES = [
     "什么是骨干网络？",
@@ -67,19 +68,19 @@ class ChatService:
             raise gr.Error("Something went wrong on the server; it was logged.", title="Glossarian") from None
 
     def respond(self, question: str, chat: list, turns: list[dict], request: gr.Request):
-        """Stream (textbox, chat messages, turns) for one question."""
+        """Stream (textbox, chat messages, turns) for one question; the textbox stays locked until the end."""
         self._admit(request)
         turn_id = uuid.uuid4().hex[:10]
         shown = [*chat, gr.ChatMessage(role="user", content=escape_markdown(question or ""))]
         previous = None
         for answer in self._answers(question, turns):  # one step behind, so the last one goes out once
             if previous is not None:
-                yield "", [*shown, *answer_messages(previous, self.figures, turn_id)], turns
+                yield LOCKED, [*shown, *answer_messages(previous, self.figures, turn_id)], turns
             previous = answer
         if previous is not None:
             turns = [*turns, {"role": "user", "content": previous.question},
                      {"role": "assistant", "content": previous.answer}]
-            yield "", [*shown, *answer_messages(previous, self.figures, turn_id)], turns
+            yield LOCKED, [*shown, *answer_messages(previous, self.figures, turn_id)], turns
 
     def api_chat(self, message: str, history: list[dict] | None = None, request: gr.Request = None) -> str:
         """Ask the glossary in Chinese or English; returns the cited answer (Markdown) with its sources listed."""
@@ -116,9 +117,12 @@ def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
             clear = None if compact else gr.Button("清空 · Clear", variant="secondary", scale=1, min_width=90)
 
         outputs = [box, chatbot, turns]
-        box.submit(service.respond, [box, chatbot, turns], outputs, api_visibility="undocumented")
+        # .then runs after errors too, so the textbox always comes back.
+        box.submit(service.respond, [box, chatbot, turns], outputs, api_visibility="undocumented").then(
+            _unlock, None, box, api_visibility="undocumented", queue=False)
         chatbot.example_select(_example_text, None, box, api_visibility="undocumented", queue=False).then(
-            service.respond, [box, chatbot, turns], outputs, api_visibility="undocumented")
+            service.respond, [box, chatbot, turns], outputs, api_visibility="undocumented").then(
+            _unlock, None, box, api_visibility="undocumented", queue=False)
         if clear is not None:
             clear.click(lambda: ("", [], []), None, outputs, api_visibility="undocumented", queue=False)
         chatbot.clear(lambda: [], None, turns, api_visibility="undocumented", queue=False)
@@ -129,3 +133,7 @@ def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
 
 def _example_text(evt: gr.SelectData) -> str:
     return evt.value["text"]
+
+
+def _unlock():
+    return gr.update(interactive=True)
