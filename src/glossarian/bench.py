@@ -80,32 +80,58 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return float(np.percentile(samples, 50)), float(np.percentile(samples, 95))
 
 
+def _clock(fn, *args) -> float:
+    start = time.perf_counter()
+    fn(*args)
+    return _ms(time.perf_counter() - start)
+
+
 def _timed(fn, items) -> list[float]:
-    out = []
-    for item in items:
-        start = time.perf_counter()
-        fn(item)
-        out.append(_ms(time.perf_counter() - start))
-    return out
+    return [_clock(fn, item) for item in items]
 
 
 # -- model-only figures -----------------------------------------------------------------------------
-def encode_floor_ms(embedder, runs: int) -> float:
-    """Median of a bare SentenceTransformer encode of one short query: nothing can answer faster."""
-    model = embedder.model
-    for _ in range(5):
-        model.encode_query([FLOOR_QUERY], normalize_embeddings=True)
-    return float(np.median(_timed(lambda _: model.encode_query([FLOOR_QUERY], normalize_embeddings=True),
-                                  range(runs))))
+class Floor:
+    """The floor: a bare SentenceTransformer encode of one short query, which no answer can beat.
+
+    Its samples are taken between the measured calls of each phase (one every few questions), so the floor and
+    the figures compared with it share the machine's load: on shared cores a separate burst can be 2x off.
+    """
+
+    def __init__(self, embedder, per_phase: int):
+        self.model, self.per_phase, self.samples = embedder.model, max(1, per_phase), {}
+        for _ in range(5):
+            self.encode()
+
+    def encode(self) -> None:
+        self.model.encode_query([FLOOR_QUERY], normalize_embeddings=True)
+
+    def measure(self, phase: str, fn, items: list) -> list[float]:
+        """Milliseconds of fn(item) for each item, with floor samples interleaved."""
+        every = max(1, len(items) // self.per_phase)
+        floor = self.samples.setdefault(phase, [])
+        out = []
+        for n, item in enumerate(items):
+            if n % every == 0:
+                floor.append(_clock(self.encode))
+            out.append(_clock(fn, item))
+        return out
+
+    @property
+    def ms(self) -> float:
+        return float(np.median([ms for samples in self.samples.values() for ms in samples]))
+
+    def by_phase(self) -> dict:
+        return {phase: round(float(np.median(ms)), 2) for phase, ms in self.samples.items()}
 
 
-def encode_entries_per_s(embedder, entries) -> float:
-    """Bare encode of every entry's views (two texts per entry), as entries per second."""
+def encode_entries_per_s(embedder, entries) -> tuple[float, float]:
+    """Bare encode of every entry's views (two texts per entry): entries per second of wall and of CPU time."""
     texts = [t for e in entries for t in e.embed_views()]
     embedder.model.encode_document(texts[:8], batch_size=32)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     embedder.model.encode_document(texts, batch_size=32, normalize_embeddings=True)
-    return len(entries) / (time.perf_counter() - start)
+    return len(entries) / (time.perf_counter() - start), len(entries) / (time.process_time() - cpu)
 
 
 # -- synthetic corpora -------------------------------------------------------------------------------
@@ -296,6 +322,8 @@ def server_bench(settings: Settings, corpus: Path, index: Path, questions: list[
             lat, errors, wall = load_test(base + "/api/ask", questions[:config.clients], config.clients, config.clients)
             if errors:
                 raise RuntimeError(f"{errors} of {config.clients} warm-up requests failed")
+            lat, errors, wall = load_test(base + "/api/ask", questions, min(30, config.requests), 1)
+            out["server_1_client_p50_ms"] = float(np.median(lat)) if lat else None
             lat, errors, wall = load_test(base + "/api/ask", questions, config.requests, config.clients)
             p50, p95 = _percentiles(lat) if lat else (float("nan"), float("nan"))
             out.update(server_rps=config.requests / wall, server_p50_ms=p50, server_p95_ms=p95, server_errors=errors,
@@ -354,10 +382,14 @@ def _build_figures(bench: Bench, settings: Settings, embedder, config: BenchConf
                                   index=tmp / "index-part")
     entries = load_corpus(measured.corpus).entries
     _say(f"bare encode of {len(entries)} entries, then a full build of them")
-    f["encode_entries_per_s"] = encode_entries_per_s(embedder, entries)
+    f["encode_entries_per_s"], encode_cpu = encode_entries_per_s(embedder, entries)
+    cpu = time.process_time()
     report = build_index(measured, embedder)
     f["build_entries_per_s"] = report.total / report.seconds
-    d.update(build_entries=report.total, build_s=round(report.seconds, 2))
+    # CPU-time rates barely move with other processes' load, unlike the wall-clock figures above.
+    d.update(build_entries=report.total, build_s=round(report.seconds, 2),
+             encode_entries_per_cpu_s=round(encode_cpu, 3),
+             build_entries_per_cpu_s=round(report.total / (time.process_time() - cpu), 3))
     if measured is not full:
         existing = _fresh_index(settings, embedder)
         if existing is not None:
@@ -403,7 +435,7 @@ def run_bench(settings: Settings, config: BenchConfig = BenchConfig()) -> Bench:
         start = time.perf_counter()
         embedder = get_embedder(settings)
         d["model_load_s"] = round(time.perf_counter() - start, 2)
-        f["encode_floor_ms"] = encode_floor_ms(embedder, config.floor_runs)
+        floor = Floor(embedder, per_phase=-(-config.floor_runs // (2 + len(config.sizes))))
         s = _build_figures(bench, settings, embedder, config, tmp)
 
         _say(f"retrieval over {len(questions)} questions")
@@ -411,7 +443,8 @@ def run_bench(settings: Settings, config: BenchConfig = BenchConfig()) -> Bench:
         d["entries"] = len(real.entries)
         retriever = Retriever(real, embedder, s.top_k)
         _timed(retriever.search, questions[:10])
-        f["retrieval_p50_ms"], f["retrieval_p95_ms"] = _percentiles(_timed(retriever.search, questions))
+        f["retrieval_p50_ms"], f["retrieval_p95_ms"] = _percentiles(floor.measure("retrieval", retriever.search,
+                                                                                  questions))
         # The floor is one short query; real questions are longer. Their bare encode shows what is left.
         lat = _timed(lambda q: embedder.model.encode_query([q], normalize_embeddings=True), questions)
         d["question_encode_p50_ms"] = round(float(np.median(lat)), 2)
@@ -420,14 +453,14 @@ def run_bench(settings: Settings, config: BenchConfig = BenchConfig()) -> Bench:
         assistant = Assistant(s)
         assistant.warm_up()
         _timed(assistant.ask, untooled[:10])
-        f["ask_p50_ms"], f["ask_p95_ms"] = _percentiles(_timed(assistant.ask, untooled))
+        f["ask_p50_ms"], f["ask_p95_ms"] = _percentiles(floor.measure("ask", assistant.ask, untooled))
         del assistant
 
         for key, n in zip(("retrieval_p50_ms_10k", "retrieval_p50_ms_100k"), config.sizes):
             _say(f"synthetic corpus of {n:,} entries")
             big, steps = synthetic_retriever(real, embedder, n, s.top_k)
             _timed(big.search, questions[:10])
-            lat = _timed(big.search, questions)
+            lat = floor.measure(f"{n} entries", big.search, questions)
             f[key] = float(np.median(lat))
             d[key.replace("retrieval_p50_ms", "synthetic")] = {
                 "entries": n, "ann": big.index.manifest["ann"], "typo_matching": big.matcher.fuzzy_enabled,
@@ -437,6 +470,8 @@ def run_bench(settings: Settings, config: BenchConfig = BenchConfig()) -> Bench:
                            f"real entries with numbered names; their vectors are perturbed copies of the real entry "
                            f"vectors (noise {NOISE}/dim), not encoded; FAISS, BM25 and NameMatcher are the real "
                            "builds (BM25 tokens cached per word while building).")
+        f["encode_floor_ms"] = floor.ms
+        d["floor_ms_by_phase"] = floor.by_phase()
         if config.crossover:
             _say("flat vs HNSW crossover")
             d["crossover"] = ann_crossover(real, embedder, queries=questions[:50])
@@ -470,8 +505,9 @@ FIGURES = {  # key: (label, unit)
     "encode_entries_per_s": ("bare encode, same texts", "entries/s"),
     "incremental_rebuild_s": ("incremental rebuild, 1 entry", "s"),
     "server_rps": ("server throughput", "req/s"),
-    "server_p50_ms": ("server p50", "ms"),
-    "server_p95_ms": ("server p95", "ms"),
+    "server_p50_ms": ("server p50, concurrent clients", "ms"),
+    "server_p95_ms": ("server p95, concurrent clients", "ms"),
+    "server_1_client_p50_ms": ("server p50, one client alone", "ms"),
     "server_errors": ("server errors", ""),
     "cold_start_s": ("server cold start (/healthz 200)", "s"),
     "ready_s": ("server ready (model+index loaded)", "s"),

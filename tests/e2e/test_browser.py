@@ -5,6 +5,7 @@ Screenshots go to test-artifacts/ for a human to look at.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,21 @@ def wait_for_answer(scope, *texts: str):
     return log
 
 
+def open_block(title) -> None:
+    """Expand a collapsible chat block (tool call, sources, source card) by its title."""
+    for _ in range(3):
+        if "expanded" in (title.get_attribute("class") or ""):
+            break
+        title.click()
+        title.page.wait_for_timeout(400)  # the block slides open; the chat may scroll meanwhile
+    expect()(title).to_have_class(re.compile(r"\bexpanded\b"))
+
+
+def snap(page, path: Path) -> None:
+    page.wait_for_timeout(800)  # let the accordions finish sliding open before the picture
+    page.screenshot(path=str(path))
+
+
 def assert_no_payload_ran(page):
     flags = page.evaluate(f"() => {json.dumps(PAYLOAD_FLAGS)}.filter(k => k in window)")
     assert flags == [], f"payload code ran: {flags}"
@@ -56,15 +72,15 @@ def test_chat_answers_chinese_and_english_with_citations(page, app_url, artifact
     ask(page, "What is a feature pyramid network?")
     log = wait_for_answer(page, "Feature Pyramid Network", "Sources (")
     # The sources are cards: open the last one and read the entry's definition and score.
-    log.locator(".thought-group .title", has_text="Sources").last.click()
+    open_block(log.locator(".thought-group .title", has_text="Sources").last)
     name = "特征金字塔网络 · Feature Pyramid Network"
     title = log.locator(".thought-group .title", has_text=name)
     expect()(title).to_contain_text("score 0.")
-    title.click()
+    open_block(title)
     card = log.locator(".thought-group", has=page.locator(".title", has_text=name)).last  # innermost: the card
     expect()(card.locator(".content")).to_be_visible()
     expect()(card.locator(".content")).to_contain_text("proposed by Lin et al.")
-    page.screenshot(path=str(artifacts / "chat-zh-en.png"))
+    snap(page, artifacts / "chat-zh-en.png")
 
 
 def test_follow_up_and_clear(page, app_url):
@@ -89,9 +105,9 @@ def test_computation_shows_the_tool_block_and_its_figure(page, app_url, artifact
     figure = log.locator('img[src*="/gradio_api/file="]').first
     expect()(figure).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
     assert page.evaluate("img => img.complete && img.naturalWidth > 100", figure.element_handle())
-    title.first.click()
+    open_block(title.first)
     expect()(log.locator("pre code", has_text="torch").first).to_be_visible()  # the code that ran
-    page.screenshot(path=str(artifacts / "chat-tool.png"))
+    snap(page, artifacts / "chat-tool.png")
 
 
 def test_script_tag_embed_on_an_allowed_wiki(page, sites, artifacts):
@@ -112,7 +128,7 @@ def test_script_tag_embed_on_an_allowed_wiki(page, sites, artifacts):
     frame = page.frame_locator('[data-glossarian="frame"]')
     ask(frame, "什么是骨干网络？")
     wait_for_answer(frame, "骨干网络（Backbone）", "[1]")
-    page.screenshot(path=str(artifacts / "wiki-script-embed.png"))
+    snap(page, artifacts / "wiki-script-embed.png")
     page.locator('[data-glossarian="close"]').click()
     expect()(frame_el).to_be_hidden()
     launcher.click()  # reopening shows the same conversation: the frame is kept, not reloaded
@@ -125,7 +141,7 @@ def test_iframe_embed_on_an_allowed_wiki(page, sites, artifacts):
     ask(frame, "softmax of [1, 2, 3] at temperature 0.5")
     log = wait_for_answer(frame, "0.8668", "Sources")
     expect()(log.locator('img[src*="/gradio_api/file="]').first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
-    page.screenshot(path=str(artifacts / "wiki-iframe-embed.png"))
+    snap(page, artifacts / "wiki-iframe-embed.png")
 
 
 def test_web_component_works_without_a_cdn(page, sites, artifacts):
@@ -133,7 +149,7 @@ def test_web_component_works_without_a_cdn(page, sites, artifacts):
     app = page.locator("gradio-app")
     ask(app, "什么是骨干网络？")
     wait_for_answer(app, "骨干网络（Backbone）")
-    page.screenshot(path=str(artifacts / "wiki-web-component.png"))
+    snap(page, artifacts / "wiki-web-component.png")
 
 
 def test_api_from_an_allowed_origin_is_readable(page, sites, app_url):
@@ -154,7 +170,7 @@ def test_a_disallowed_origin_can_neither_frame_nor_call(page, sites, app_url, ar
     frames = [f for f in page.frames if f != page.main_frame]
     assert frames and all(not f.url.startswith(app_url) or f.locator("textarea").count() == 0 for f in frames)
     assert any("frame-ancestors" in line for line in page.console_lines), page.console_lines
-    page.screenshot(path=str(artifacts / "evil-refused.png"))
+    snap(page, artifacts / "evil-refused.png")
 
     page.goto(sites["evil"] + "/iframe.html")
     page.wait_for_timeout(1500)
@@ -175,11 +191,10 @@ def test_payloads_in_questions_and_entries_show_as_text(page, app_url, sites, ar
     expect()(user).to_contain_text("<script>window.__xssQ=1</script>")
     assert log.locator("script").count() == 0
     assert log.locator('img[src="x"]').count() == 0
-    log.locator(".thought-group .title", has_text="来源").last.click()
-    log.locator(".thought-group .title", has_text="探针术语").last.click()
-    page.wait_for_timeout(500)
+    open_block(log.locator(".thought-group .title", has_text="来源").last)
+    open_block(log.locator(".thought-group .title", has_text="探针术语").last)
     assert_no_payload_ran(page)
-    page.screenshot(path=str(artifacts / "xss-chat.png"))
+    snap(page, artifacts / "xss-chat.png")
 
     page.goto(sites["wiki"] + "/iframe.html")
     frame = page.frame_locator("#glossary")
@@ -188,4 +203,4 @@ def test_payloads_in_questions_and_entries_show_as_text(page, app_url, sites, ar
     widget = next(f for f in page.frames if f.url.startswith(app_url))
     assert_no_payload_ran(widget)
     assert_no_payload_ran(page)
-    page.screenshot(path=str(artifacts / "xss-widget.png"))
+    snap(page, artifacts / "xss-widget.png")

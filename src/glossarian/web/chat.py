@@ -17,7 +17,6 @@ from glossarian.web.render import FigureStore, answer_messages, escape_html, esc
 
 log = logging.getLogger("glossarian.web")
 
-LOCKED = gr.update(value="", interactive=False)  # the textbox while an answer streams
 MAX_TURNS_SENT = 20  # the assistant only needs recent context; older turns are dropped
 EXAMPLES = [
     "什么是骨干网络？",
@@ -75,12 +74,12 @@ class ChatService:
         previous = None
         for answer in self._answers(question, turns):  # one step behind, so the last one goes out once
             if previous is not None:
-                yield LOCKED, [*shown, *answer_messages(previous, self.figures, turn_id)], turns
+                yield _locked(), [*shown, *answer_messages(previous, self.figures, turn_id)], turns
             previous = answer
         if previous is not None:
             turns = [*turns, {"role": "user", "content": previous.question},
                      {"role": "assistant", "content": previous.answer}]
-            yield LOCKED, [*shown, *answer_messages(previous, self.figures, turn_id)], turns
+            yield _locked(), [*shown, *answer_messages(previous, self.figures, turn_id)], turns
 
     def api_chat(self, message: str, history: list[dict] | None = None, request: gr.Request = None) -> str:
         """Ask the glossary in Chinese or English; returns the cited answer (Markdown) with its sources listed."""
@@ -103,7 +102,7 @@ def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
         else:
             gr.Markdown(INTRO)
         chatbot = gr.Chatbot(
-            label="Glossarian", show_label=False, height=None, min_height=300, scale=1,
+            label="Glossarian", show_label=False, scale=1,  # with fill_height, scale=1 fills the window
             examples=[{"text": q} for q in (EXAMPLES[:2] + EXAMPLES[4:5] if compact else EXAMPLES)],
             buttons=["copy", "copy_all"], feedback_options=None, allow_tags=False,
             placeholder="问一个术语 · Ask about a term",
@@ -114,7 +113,8 @@ def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
                              placeholder="问一个术语 · Ask a term" if compact
                              else "例如：什么是 GAP？ / e.g. What is a backbone?", autofocus=not compact)
             # The widget is narrow: there the chatbot's own trash icon is the clear button.
-            clear = None if compact else gr.Button("清空 · Clear", variant="secondary", scale=1, min_width=90)
+            clear = None if compact else gr.Button("清空 · Clear", variant="secondary", size="sm", scale=1,
+                                                       min_width=90)
 
         outputs = [box, chatbot, turns]
         # .then runs after errors too, so the textbox always comes back.
@@ -133,6 +133,10 @@ def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
 
 def _example_text(evt: gr.SelectData) -> str:
     return evt.value["text"]
+
+
+def _locked():
+    return gr.update(value="", interactive=False)  # a fresh dict each time: Gradio consumes updates
 
 
 def _unlock():
