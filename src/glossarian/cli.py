@@ -168,7 +168,7 @@ def eval_cmd(set_file: Path = typer.Option(Path("tests/data/eval_dev.jsonl"), "-
 
 @app.command()
 def bench(quick: bool = typer.Option(False, "--quick", help="About two minutes: 20k instead of 100k synthetic "
-                                     "entries, 80 questions, 32-entry build, 100 requests."),
+                                     "entries, 60 questions, 16-entry build, 100 requests."),
           as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
           crossover: bool = typer.Option(False, "--crossover", help="Also time flat vs HNSW FAISS at 10k-100k "
                                          "entries (several minutes)."),

@@ -36,8 +36,10 @@ class Entry:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """Every surface form people use for this entry: both terms and all aliases."""
-        return (self.term_en, self.term_zh, *self.aliases)
+        """Every surface form people use for this entry: both terms (and each half of a Chinese term like
+        "前置任务/代理任务") and all aliases."""
+        parts = [p.strip() for p in self.term_zh.split("/")] if "/" in self.term_zh else []
+        return tuple(dict.fromkeys([self.term_en, self.term_zh, *[p for p in parts if len(p) >= 2], *self.aliases]))
 
     def lexical_text(self) -> str:
         """The text indexed by BM25: every name, then both full definitions."""

@@ -55,6 +55,15 @@ def open_block(title) -> None:
     expect()(title).to_have_class(re.compile(r"\bexpanded\b"))
 
 
+def assert_figure_shown(log) -> None:
+    """The tool's figure is an image in the conversation, and it actually loaded."""
+    figure = log.locator('img[src*="/gradio_api/file="]').first
+    figure.scroll_into_view_if_needed(timeout=ANSWER_TIMEOUT_MS)  # it is lazy-loaded
+    expect()(figure).to_be_visible()
+    handle = figure.element_handle()
+    handle.owner_frame().wait_for_function("img => img.complete && img.naturalWidth > 100", arg=handle)
+
+
 def snap(page, path: Path) -> None:
     page.wait_for_timeout(800)  # let the accordions finish sliding open before the picture
     page.screenshot(path=str(path))
@@ -102,9 +111,7 @@ def test_computation_shows_the_tool_block_and_its_figure(page, app_url, artifact
     title = log.locator(".thought-group .title", has_text="softmax")
     expect()(title.first).to_contain_text("工具")
     expect()(title.first).to_contain_text("done")
-    figure = log.locator('img[src*="/gradio_api/file="]').first
-    expect()(figure).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
-    assert page.evaluate("img => img.complete && img.naturalWidth > 100", figure.element_handle())
+    assert_figure_shown(log)
     open_block(title.first)
     expect()(log.locator("pre code", has_text="torch").first).to_be_visible()  # the code that ran
     snap(page, artifacts / "chat-tool.png")
@@ -140,7 +147,7 @@ def test_iframe_embed_on_an_allowed_wiki(page, sites, artifacts):
     frame = page.frame_locator("#glossary")
     ask(frame, "softmax of [1, 2, 3] at temperature 0.5")
     log = wait_for_answer(frame, "0.8668", "Sources")
-    expect()(log.locator('img[src*="/gradio_api/file="]').first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    assert_figure_shown(log)
     snap(page, artifacts / "wiki-iframe-embed.png")
 
 
