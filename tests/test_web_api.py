@@ -104,13 +104,13 @@ def ask(url: str, payload, **kwargs) -> httpx.Response:
 # ------------------------------------------------------------------------------------------ answers
 
 
-def test_healthz_describes_the_loaded_index(server):
+def test_healthz_describes_the_loaded_index(server, assistant, base_settings):
     r = httpx.get(server + "/healthz")
     assert r.status_code == 200
     info = r.json()
     assert info["loaded"] is True
-    assert info["entries"] == len(list(CORPUS.glob("*.md")))
-    assert info["stale"] is False
+    assert info["entries"] == len(assistant.retriever().index.entries) > 100
+    assert info["index"] == str(base_settings.index)
 
 
 def test_chinese_question_gets_a_cited_chinese_answer(server):
@@ -177,7 +177,8 @@ def test_bad_input_is_a_clear_4xx(server, payload, status):
     assert set(body) == {"error", "hint"} and body["error"]
 
 
-@pytest.mark.parametrize("body", [b"not json at all", b"\xff\xfe\x00binary\x00", b'{"question": "unterminated'])
+@pytest.mark.parametrize("body", [b"not json at all", b"\xff\xfe\x00binary\x00", b'{"question": "unterminated',
+                                  b"[" * 200_000 + b"]" * 200_000], ids=["text", "binary", "truncated", "deep"])
 def test_unparseable_body_is_400(server, body):
     r = httpx.post(server + ASK, content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 400
@@ -320,6 +321,38 @@ def test_gradio_client_can_chat(server):
     assert "骨干网络" in text and "[1]" in text and "backbone" in text
     follow = client.predict("它通常用什么学习率？", [{"role": "user", "content": "什么是骨干网络？"}], api_name="/chat")
     assert "backbone" in follow
+
+
+def test_gradio_client_gets_clear_errors_not_tracebacks(server):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(server + "/", verbose=False)
+    with pytest.raises(AppError, match="The question is empty") as info:
+        client.predict("   ", api_name="/chat")
+    assert "Traceback" not in str(info.value)
+    with pytest.raises(AppError, match="the limit is 2000"):
+        client.predict("x" * 5000, api_name="/chat")
+
+
+def test_many_readers_at_once(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    questions = ["什么是骨干网络？", "What is a feature pyramid network?", "什么是 GAP？", "What is dropout?"] * 2
+
+    def chat(q: str) -> str:
+        return Client(server + "/", verbose=False).predict(q, api_name="/chat")
+
+    def api(q: str) -> int:
+        return ask(server, {"question": q}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        chats = list(pool.map(chat, questions))
+        codes = list(pool.map(api, questions))
+    assert all("[1]" in text for text in chats)
+    assert codes == [200] * len(questions)
 
 
 # ------------------------------------------------------------------------------------------ processes

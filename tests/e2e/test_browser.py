@@ -104,6 +104,31 @@ def test_follow_up_and_clear(page, app_url):
     expect()(page.locator('[data-testid="bot"]')).to_have_count(0)
 
 
+def test_each_browser_session_has_its_own_conversation(browser, app_url):
+    first, second = browser.new_page(), browser.new_page()
+    try:
+        for p in (first, second):
+            p.goto(app_url + "/")
+        ask(first, "什么是骨干网络？")
+        wait_for_answer(first, "骨干网络（Backbone）")
+        ask(second, "它通常用什么学习率？")  # "it" means nothing in this session
+        wait_for_answer(second, "学习率")
+        expect()(second.locator(".bot-row").last).not_to_contain_text("骨干网络")
+    finally:
+        first.close()
+        second.close()
+
+
+def test_refused_question_is_explained_and_kept(page, app_url):
+    page.goto(app_url + "/")
+    too_long = "为什么" * 1000
+    ask(page, too_long)
+    expect()(page.get_by_text("the limit is 2000").first).to_be_visible()
+    expect()(page.get_by_role("textbox")).to_have_value(too_long)  # still there, to be shortened
+    expect()(page.locator('[data-testid="user"]')).to_have_count(0)
+    assert not any("Traceback" in line for line in page.console_lines)
+
+
 def test_computation_shows_the_tool_block_and_its_figure(page, app_url, artifacts):
     page.goto(app_url + "/")
     ask(page, "算一下 [1,2,3] 温度 0.5 的 softmax")
@@ -174,8 +199,7 @@ def test_a_disallowed_origin_can_neither_frame_nor_call(page, sites, app_url, ar
     page.goto(sites["evil"] + "/script.html")
     page.locator('[data-glossarian="launcher"]').click()
     page.wait_for_timeout(1500)
-    frames = [f for f in page.frames if f != page.main_frame]
-    assert frames and all(not f.url.startswith(app_url) or f.locator("textarea").count() == 0 for f in frames)
+    assert page.frame_locator('[data-glossarian="frame"]').locator("textarea").count() == 0
     assert any("frame-ancestors" in line for line in page.console_lines), page.console_lines
     snap(page, artifacts / "evil-refused.png")
 

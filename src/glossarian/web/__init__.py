@@ -9,6 +9,13 @@
 
 create_app() builds the app and never serves; serve() runs it with uvicorn. Importing gradio is deferred
 to create_app() so `import glossarian.web` stays cheap.
+
+Deployment settings (GLOSSARIAN_*; see guard.py for the policy):
+    ALLOWED_ORIGINS=https://wiki.example.com   the wiki that embeds the widget or calls the API from the
+                                                browser; unset = same origin only, so embedding needs it
+    ROOT_PATH=/glossary                         served behind a proxy at https://host/glossary/ (the proxy
+                                                may strip the prefix or pass it on)
+    API_TOKEN=...   UI_AUTH=user:password   RATE_LIMIT=60   MAX_QUESTION_CHARS=2000
 """
 from __future__ import annotations
 
@@ -23,7 +30,9 @@ from glossarian.config import Settings
 
 log = logging.getLogger("glossarian.web")
 
-CONCURRENT_CHATS = 4  # answers are short CPU work behind the embedder's lock; more only queues in memory
+# Answers are short CPU work that takes turns on the embedder's lock; a few chats in flight keep every
+# stream moving (Gradio's default of 1 would make each reader wait for everyone ahead of them).
+CONCURRENT_CHATS = 4
 
 
 def _warm_up(assistant) -> None:
@@ -104,9 +113,10 @@ def create_app(settings: Settings | None = None, assistant=None):
     if root:
         app.add_middleware(UnderPrefix, prefix=root)
 
-    service = ChatService(assistant, limiter, figures)
+    service = ChatService(assistant, limiter, figures, settings.max_question_chars)
+    # show_error=False: gr.Error messages still reach the reader, other exceptions only the server log.
     common = dict(auth=auth, footer_links=[], allowed_paths=[str(figures.folder)], max_file_size="1mb",
-                  ssr_mode=False, run_history=False)
+                  ssr_mode=False, run_history=False, show_error=False)
     # Order matters: "/" catches every path, so the widget is mounted first.
     for path, compact in (("/widget", True), ("/", False)):
         blocks = build_chat(service, compact=compact).queue(default_concurrency_limit=CONCURRENT_CHATS)

@@ -59,7 +59,8 @@ def _describe(exc: ValidationError) -> str:
 
 async def _read_body(request: Request) -> bytes | None:
     """The body, or None when it is larger than MAX_BODY_BYTES (checked while reading, not after)."""
-    if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         return None
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -90,7 +91,7 @@ def api_router(assistant, settings, limiter: RateLimiter) -> APIRouter:
                          f"Questions are limited to {settings.max_question_chars} characters.")
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             return error(400, "The request body is not valid JSON.", f"Send e.g. {example}")
         if not isinstance(payload, dict):
             return error(422, f"The body must be a JSON object, not {type(payload).__name__}.", f"Send e.g. {example}")

@@ -41,10 +41,11 @@ WIDGET_CSS = CSS + """
 class ChatService:
     """The chat logic, shared by the full page and the widget; no Gradio layout in here."""
 
-    def __init__(self, assistant, limiter: RateLimiter, figures: FigureStore):
+    def __init__(self, assistant, limiter: RateLimiter, figures: FigureStore, max_question_chars: int):
         self.assistant = assistant
         self.limiter = limiter
         self.figures = figures
+        self.max_question_chars = max_question_chars
 
     def _admit(self, request: gr.Request | None) -> None:
         client = getattr(getattr(request, "client", None), "host", None) or "unknown"
@@ -53,6 +54,17 @@ class ChatService:
             message, hint = self.limiter.message(wait)
             raise gr.Error(f"{message} {hint}", title="Slow down · 请稍候")
 
+    def _check(self, question, request: gr.Request | None) -> None:
+        """Refuse before anything is shown, so a refused question stays in the textbox to be fixed."""
+        from glossarian.assistant import validate_question
+        from glossarian.errors import InputError
+
+        self._admit(request)
+        try:
+            validate_question(question, self.max_question_chars)
+        except InputError as exc:
+            raise gr.Error(escape_html(f"{exc.message} {exc.hint or ''}"), title="Glossarian") from None
+
     def _answers(self, question: str, turns: list[dict]) -> Iterator:
         from glossarian.assistant import Turn
 
@@ -60,30 +72,31 @@ class ChatService:
         try:
             yield from self.assistant.stream(question, history)
         except GlossarianError as exc:
-            text = exc.message + (f" {exc.hint}" if exc.hint else "")
-            raise gr.Error(escape_html(text), title="Glossarian") from None
+            raise gr.Error(escape_html(f"{exc.message} {exc.hint or ''}"), title="Glossarian") from None
         except Exception:
             log.exception("Unexpected error while answering %r", question[:200])
             raise gr.Error("Something went wrong on the server; it was logged.", title="Glossarian") from None
 
     def respond(self, question: str, chat: list, turns: list[dict], request: gr.Request):
         """Stream (textbox, chat messages, turns) for one question; the textbox stays locked until the end."""
-        self._admit(request)
+        self._check(question, request)
         turn_id = uuid.uuid4().hex[:10]
-        shown = [*chat, gr.ChatMessage(role="user", content=escape_markdown(question or ""))]
+        shown = [*chat, gr.ChatMessage(role="user", content=escape_markdown(question))]
+        yield _locked(), shown, turns  # the question shows at once; Gradio adds a "thinking" bubble
         previous = None
         for answer in self._answers(question, turns):  # one step behind, so the last one goes out once
             if previous is not None:
                 yield _locked(), [*shown, *answer_messages(previous, self.figures, turn_id)], turns
             previous = answer
-        if previous is not None:
-            turns = [*turns, {"role": "user", "content": previous.question},
-                     {"role": "assistant", "content": previous.answer}]
-            yield _locked(), [*shown, *answer_messages(previous, self.figures, turn_id)], turns
+        if previous is None:
+            return
+        turns = [*turns, {"role": "user", "content": previous.question},
+                 {"role": "assistant", "content": previous.answer}]
+        yield _locked(), [*shown, *answer_messages(previous, self.figures, turn_id)], turns
 
     def api_chat(self, message: str, history: list[dict] | None = None, request: gr.Request = None) -> str:
         """Ask the glossary in Chinese or English; returns the cited answer (Markdown) with its sources listed."""
-        self._admit(request)
+        self._check(message, request)
         turns = [t for t in history or [] if isinstance(t, dict) and t.get("role") in ("user", "assistant")
                  and isinstance(t.get("content"), str)]
         answer = None
