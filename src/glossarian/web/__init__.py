@@ -19,6 +19,7 @@ Deployment settings (GLOSSARIAN_*; see guard.py for the policy):
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import shutil
 import tempfile
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, assistant=None):
     root = settings.root_path.rstrip("/")
     limiter = RateLimiter(settings.rate_limit)
     figures = FigureStore(Path(tempfile.mkdtemp(prefix="glossarian-figures-")))
+    atexit.register(shutil.rmtree, figures.folder, True)  # also when the app is built but never served
 
     @asynccontextmanager
     async def lifespan(app):
