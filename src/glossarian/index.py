@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -30,6 +31,7 @@ from glossarian.corpus import VIEWS_PER_ENTRY, Entry, load_corpus
 from glossarian.errors import CorpusError, IndexInvalid, IndexNotFound
 from glossarian.lexical import LexicalIndex
 
+log = logging.getLogger("glossarian")
 FORMAT_VERSION = 1
 # Exact search below this size; HNSW above it (see README "Performance" for the measured crossover).
 HNSW_MIN_ENTRIES = 20_000
@@ -206,16 +208,32 @@ def _previous(index_dir: Path, model: tuple[str, str | None]) -> IndexData | Non
     return old if old.views == VIEWS_PER_ENTRY else None
 
 
-def _background(embedder, old: IndexData | None) -> tuple[np.ndarray, str]:
-    """Vectors of the shipped background passages, reused from the last build when unchanged."""
+def _background(embedder, old: IndexData | None, cache_dir: Path) -> tuple[np.ndarray, str]:
+    """Vectors of the shipped background passages: from the last build, else from the per-model cache in
+    GLOSSARIAN_HOME (they depend only on the model and the file), else embedded now and cached."""
     text = BACKGROUND_FILE.read_text("utf-8") if BACKGROUND_FILE.is_file() else ""
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     if old is not None and old.manifest.get("background") == digest and old.background is not None:
         return old.background, digest
+    cached = cache_dir / f"background-{embedder.fingerprint}-{digest}.npy"
+    try:
+        vectors = np.load(cached, allow_pickle=False)
+        if vectors.ndim == 2 and vectors.shape[1] == embedder.dim:
+            return vectors, digest
+    except (OSError, ValueError):
+        pass  # missing or damaged cache: embed again
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if not lines:
         return np.zeros((0, embedder.dim), dtype=np.float32), digest
-    return embedder.embed_passages(lines), digest
+    vectors = embedder.embed_passages(lines)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{uuid.uuid4().hex[:6]}.tmp.npy")
+        np.save(tmp, vectors, allow_pickle=False)
+        os.replace(tmp, cached)
+    except OSError:
+        log.warning("Could not cache background vectors in %s", cache_dir)
+    return vectors, digest
 
 
 def build_index(settings: Settings, embedder, progress: bool = False,
@@ -267,7 +285,7 @@ def build_index(settings: Settings, embedder, progress: bool = False,
 
             faiss.write_index(make_ann(vectors), str(tmp / "ann.faiss"))
             LexicalIndex.build([e.lexical_text() for e in entries]).save(tmp / "bm25")
-            background, bg_digest = _background(embedder, old)
+            background, bg_digest = _background(embedder, old, Path(settings.home) / "cache")
             np.save(tmp / "background.npy", background, allow_pickle=False)
             manifest = {
                 "format": FORMAT_VERSION,
