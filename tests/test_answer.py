@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from conftest import CORPUS, settings_for
+from helpers import CORPUS, settings_for
 from fake_openai_server import FakeOpenAI, text, tool_call
 from glossarian.assistant import Assistant, Turn
 from glossarian.errors import InputError

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import copy_entries, settings_for
+from helpers import copy_entries, settings_for
 
 from glossarian.bench import FIGURES, BenchConfig, run_bench
 

@@ -5,7 +5,7 @@ import json
 import shutil
 
 import pytest
-from conftest import CORPUS, cli_env, copy_entries, copy_index, run_cli, write_entry
+from helpers import CORPUS, cli_env, copy_entries, copy_index, run_cli, write_entry
 
 from glossarian.corpus import load_corpus, parse_entry
 

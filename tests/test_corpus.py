@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import CORPUS, copy_entries, write_entry
+from helpers import CORPUS, copy_entries, write_entry
 
 from glossarian.corpus import Corpus, check_corpus, load_corpus, parse_entry
 from glossarian.errors import CorpusError

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CORPUS, REPO, SMALL_CORPUS_IDS, cli_env, copy_entries, copy_index, settings_for, write_entry
+from helpers import CORPUS, REPO, SMALL_CORPUS_IDS, cli_env, copy_entries, copy_index, settings_for, write_entry
 
 from glossarian.corpus import load_corpus
 from glossarian.errors import CorpusError, IndexInvalid, IndexNotFound
