@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -25,38 +23,12 @@ os.environ.setdefault("GLOSSARIAN_HOME", str(Path.home() / ".cache" / "glossaria
 from glossarian.assistant import Assistant  # noqa: E402
 from glossarian.config import REPO_ROOT, Settings  # noqa: E402
 from glossarian.web import create_app  # noqa: E402
+from helpers import free_port, running  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 CORPUS = REPO_ROOT / "corpus"
 ASK = "/api/ask"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def running(app):
-    """Serve `app` with uvicorn in a background thread; yield its base URL."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 def settings_for(index: Path, corpus: Path = CORPUS, **changes) -> Settings:

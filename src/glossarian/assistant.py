@@ -12,12 +12,15 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from glossarian.answer import Answer
 from glossarian.config import Settings
 from glossarian.errors import IndexInvalid, IndexNotFound, InputError
 from glossarian.lang import detect_language, normalize
+
+if TYPE_CHECKING:
+    from glossarian.corpus import Entry
 
 log = logging.getLogger("glossarian")
 

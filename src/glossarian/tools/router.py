@@ -10,7 +10,9 @@ from glossarian.tools.registry import ToolCall, get_tool
 # ---------------------------------------------------------------- numbers and lists
 # Text is NFKC-normalised and lower-cased first, so full-width digits and （，）：＝ are ASCII here.
 # A number must not be glued to a word ("resnet50", "conv1x1") so model names are not read as arguments.
-NUM = r"(?:(?<![a-z0-9_)\].])-)?(?<![a-z0-9_.])(?:\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?(?![0-9])"
+# "nan" and "inf" are read too, so that validation refuses them by name instead of them being dropped.
+NUM = (r"(?:(?<![a-z0-9_)\].])-)?(?<![a-z0-9_.])(?:(?:\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?(?![0-9])"
+       r"|(?<![a-z])(?:nan|inf(?:inity)?)(?![a-z]))")
 INT = r"(?<![a-z0-9_.])\d+(?![0-9]|\.\d)"
 SEP = r"\s*(?:,|、|;|\band\b|和|与|及|\bor\b|或)\s*"
 NUM_LIST = rf"{NUM}(?:{SEP}{NUM})*"
