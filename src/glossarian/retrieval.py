@@ -45,8 +45,7 @@ NAME_SEEKING = re.compile(
 @dataclass(frozen=True)
 class Hit:
     entry: Entry
-    score: float  # dense cosine similarity of question and entry
-    dense: float
+    score: float  # cosine similarity of question and entry (its best view)
     lexical: float
     exact: bool  # the question names this entry (exactly or with a typo)
 
@@ -124,4 +123,4 @@ class Retriever:
         return Retrieval(question, hits[:k], abstained=False, background=bg, named=order)
 
     def _hit(self, i: int, cos: float, lex: np.ndarray, named: bool) -> Hit:
-        return Hit(self.index.entries[i], cos, cos, float(lex[i]), named)
+        return Hit(self.index.entries[i], cos, float(lex[i]), named)
