@@ -10,6 +10,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 # torch 2.13.0 CPU first: an unpinned torch would pull a multi-GB CUDA build.
 if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
-  "$VENV/bin/pip" install -q "torch==2.13.0" 2>&1 | grep -v "^WARNING: Location" || true
+  "$VENV/bin/pip" install -q "torch==2.13.0" 2>&1 | { grep -v "^WARNING: Location" || true; }
 fi
-"$VENV/bin/pip" install -q -e "$ROOT[$1]" 2>&1 | grep -v "^WARNING: Location" || true
+# pipefail keeps pip's exit status; the braces only stop grep's "nothing left to print" from failing.
+"$VENV/bin/pip" install -q -e "$ROOT[$1]" 2>&1 | { grep -v "^WARNING: Location" || true; }
