@@ -4,9 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from helpers import CORPUS, copy_entries, settings_for  # also sets GLOSSARIAN_HOME before glossarian loads
 from glossarian.config import Settings
+
+# Property tests draw the same examples on every run: a red CI run is then a regression, not an unlucky draw.
+hypothesis_settings.register_profile("glossarian", derandomize=True)
+hypothesis_settings.load_profile("glossarian")
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ NASTY = [
 ]
 QUESTIONS = st.one_of(st.sampled_from(NASTY), st.text(max_size=200),
                       st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=60))
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20))
 HISTORY = st.lists(st.one_of(
     st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "system", "???"]),
                            "content": st.one_of(st.text(max_size=40), SCALARS)}), SCALARS), max_size=4)
@@ -40,7 +40,9 @@ BODIES = st.one_of(
     st.dictionaries(st.text(max_size=10), SCALARS, max_size=3),
     st.lists(SCALARS, max_size=3), SCALARS,
 )
-FUZZ = hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# JSON cannot carry NaN or infinity (the raw-bytes test sends such bodies). Derandomised: CI runs the same
+# examples every time, so a red run is a regression, not a new draw.
+FUZZ = hsettings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
 def local_settings(index: Path, corpus: Path = CORPUS, **changes) -> Settings:
@@ -80,7 +82,7 @@ def test_api_answers_raw_bytes_with_a_clear_4xx(live, raw):
     check_response(r)
 
 
-@hsettings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=3, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=st.lists(st.one_of(st.sampled_from(NASTY[:-1]), st.text(max_size=80)), min_size=3, max_size=12))
 def test_cli_batch_answers_every_line_with_json_and_never_crashes(live, lines):
     # One question per line: newlines inside a generated question would only split it in two.
