@@ -1,4 +1,9 @@
-"""The glossary corpus: read, validate and hash Markdown entries. Knows nothing of vectors."""
+"""The glossary corpus: read, validate and hash Markdown entries (definition, facets, `asks`).
+
+Format v2 (see README "Corpus format"): front matter + `## 中文` + `## English`. Inside each language
+section the text before the first `###` heading is the definition block (its first paragraph is the
+definition); then optional facet subsections whose headings map to fixed facet keys (FACET_HEADINGS).
+"""
 from __future__ import annotations
 
 import hashlib
@@ -14,9 +19,25 @@ ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SECTION_RE = re.compile(r"^##\s+(.+?)\s*$", re.M)
 ZH_HEADINGS = {"中文", "chinese", "zh"}
 EN_HEADINGS = {"english", "英文", "en"}
+FACET_RE = re.compile(r"^###\s+(.+?)\s*$", re.M)
 REQUIRED = ("id", "term_en", "term_zh")
 LIST_FIELDS = ("aliases", "related", "tags")
-KNOWN_FIELDS = set(REQUIRED) | set(LIST_FIELDS) | {"demo"}
+KNOWN_FIELDS = set(REQUIRED) | set(LIST_FIELDS) | {"demo", "asks", "status"}
+LANGS = ("zh", "en")
+# Facet keys in answer order, and the one heading each takes per language (the same set in both).
+FACETS = ("why", "how", "example", "values", "when", "compare")
+FACET_HEADINGS = {
+    "zh": {"为什么": "why", "原理": "how", "例子": "example", "常用取值": "values", "何时使用": "when", "区别": "compare"},
+    "en": {"Why": "why", "How it works": "how", "Example": "example", "Typical values": "values",
+           "When to use": "when", "Compared with": "compare"},
+}
+HEADING_OF = {lang: {key: h for h, key in table.items()} for lang, table in FACET_HEADINGS.items()}
+REQUIRED_FACETS = ("why", "how", "example")   # every reviewed (non-draft) entry has these
+ASKS_RANGE = (4, 8)                           # `asks` lines per language in a reviewed entry
+STATUSES = ("reviewed", "draft")              # draft: imported or machine-drafted, awaiting a reviewer
+# An English section that ends by naming the Chinese term ("The Chinese term is 准确率.") reads badly and
+# is cited as a bullet by the composer (corpus review L1); the term belongs in the first sentence.
+CHINESE_TAIL_RE = re.compile(r"(?:^|[.!?]\s+)(?:The\s+)?Chinese(?:\s+(?:term|name))?(?:\s+is|\s*:)\s*\S+?\.?\s*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -30,6 +51,9 @@ class Entry:
     related: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     demo: str | None = None
+    facets: dict = field(default_factory=dict, compare=False)    # {"zh": {"why": text, ...}, "en": {...}}
+    asks: dict = field(default_factory=dict, compare=False)      # {"zh": (line, ...), "en": (...)}
+    status: str = "reviewed"
     path: str = ""
     content_hash: str = ""
     field_lines: dict = field(default_factory=dict, compare=False, repr=False)
@@ -41,10 +65,28 @@ class Entry:
         parts = [p.strip() for p in self.term_zh.split("/")] if "/" in self.term_zh else []
         return tuple(dict.fromkeys([self.term_en, self.term_zh, *[p for p in parts if len(p) >= 2], *self.aliases]))
 
+    def definition(self, lang: str) -> str:
+        """The definition block (text before the first facet heading) in `lang` ('zh' or 'en')."""
+        return self.zh if lang == "zh" else self.en
+
+    def facet(self, lang: str, key: str) -> str:
+        """One facet's text in `lang`, or '' when the entry has none."""
+        return self.facets.get(lang, {}).get(key, "")
+
+    def facet_keys(self, lang: str = "en") -> tuple[str, ...]:
+        """The facets this entry has, in FACETS order."""
+        have = self.facets.get(lang, {})
+        return tuple(k for k in FACETS if k in have)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
     def lexical_text(self) -> str:
-        """The text indexed by BM25: every name, then both full definitions."""
+        """The text indexed by BM25: every name, then both definitions and every facet."""
         names = " / ".join(dict.fromkeys(n for n in self.names if n))
-        return f"{names}\n{self.zh}\n{self.en}"
+        facets = "\n".join(t for lang in LANGS for t in self.facets.get(lang, {}).values())
+        return f"{names}\n{self.zh}\n{self.en}\n{facets}".rstrip()
 
     def embed_views(self) -> list[str]:
         """One short passage per language, each embedded separately (an entry scores its best view).
@@ -63,7 +105,8 @@ class Entry:
             "id": self.id, "term_en": self.term_en, "term_zh": self.term_zh, "zh": self.zh,
             "en": self.en, "aliases": list(self.aliases), "related": list(self.related),
             "tags": list(self.tags), "demo": self.demo, "path": self.path,
-            "content_hash": self.content_hash,
+            "content_hash": self.content_hash, "facets": self.facets,
+            "asks": {k: list(v) for k, v in self.asks.items()}, "status": self.status,
         }
 
     @classmethod
@@ -72,7 +115,8 @@ class Entry:
             id=d["id"], term_en=d["term_en"], term_zh=d["term_zh"], zh=d["zh"], en=d["en"],
             aliases=tuple(d.get("aliases", ())), related=tuple(d.get("related", ())),
             tags=tuple(d.get("tags", ())), demo=d.get("demo"), path=d.get("path", ""),
-            content_hash=d.get("content_hash", ""),
+            content_hash=d.get("content_hash", ""), facets=d.get("facets") or {},
+            asks={k: tuple(v) for k, v in (d.get("asks") or {}).items()}, status=d.get("status", "reviewed"),
         )
 
 
@@ -131,6 +175,50 @@ def _sections(body: str, body_line: int) -> dict[str, tuple[str, int]]:
         line = body_line + body[: m.start()].count("\n")
         found[key] = (body[m.end() : end].strip(), line)
     return found
+
+
+def _facets(text: str, lang: str, line0: int, bad) -> tuple[str, dict[str, str]]:
+    """Split one language section into its definition block and {facet key: text}; report unknown,
+    repeated and empty facet headings through `bad(line, message)`."""
+    matches = list(FACET_RE.finditer(text))
+    definition = (text[: matches[0].start()] if matches else text).strip()
+    table = FACET_HEADINGS[lang]
+    facets: dict[str, str] = {}
+    for i, m in enumerate(matches):
+        heading = m.group(1).strip()
+        line = line0 + text[: m.start()].count("\n") + 1
+        key = table.get(heading)
+        if key is None:
+            known = ", ".join(f"'### {h}'" for h in table)
+            bad(line, f"unknown facet heading '### {heading}' in the {'中文' if lang == 'zh' else 'English'} "
+                      f"section (use one of: {known})")
+            continue
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        body = text[m.end() : end].strip()
+        if key in facets:
+            bad(line, f"facet '### {heading}' appears twice in one section")
+        elif not body:
+            bad(line, f"facet '### {heading}' is empty")
+        else:
+            facets[key] = body
+    return definition, facets
+
+
+def _asks(value, bad, line: int) -> dict[str, tuple[str, ...]]:
+    """`asks: {zh: [...], en: [...]}` → {"zh": (...), "en": (...)}; shape problems reported."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or set(value) - set(LANGS):
+        bad(line, "field 'asks' must map zh and en to lists of questions, like asks: {zh: [...], en: [...]}")
+        return {}
+    out = {}
+    for lang in LANGS:
+        items = value.get(lang) or []
+        if not isinstance(items, list) or not all(isinstance(x, str) and x.strip() for x in items):
+            bad(line, f"asks.{lang} must be a list of non-empty strings")
+            continue
+        out[lang] = tuple(dict.fromkeys(x.strip() for x in items))
+    return out
 
 
 def parse_entry(path: Path, root: Path | None = None) -> tuple[Entry | None, list[Problem]]:
@@ -199,12 +287,44 @@ def parse_entry(path: Path, root: Path | None = None) -> tuple[Entry | None, lis
     if entry_id and entry_id != path.stem:
         bad(line_of("id"), f"id '{entry_id}' does not match the file name '{path.name}' (rename one of them)")
 
+    status = meta.get("status", "reviewed")
+    if status not in STATUSES:
+        bad(line_of("status"), f"field 'status' must be one of: {', '.join(STATUSES)}")
+        status = "draft"
+    asks = _asks(meta.get("asks"), bad, line_of("asks"))
+
     sections = _sections(body, body_line)
+    texts: dict[str, str] = {}
+    facets: dict[str, dict[str, str]] = {}
     for key, heading in (("zh", "## 中文"), ("en", "## English")):
         if key not in sections:
             bad(body_line, f"missing section '{heading}'")
-        elif not sections[key][0]:
-            bad(sections[key][1], f"section '{heading}' is empty")
+            continue
+        texts[key], facets[key] = _facets(sections[key][0], key, sections[key][1], bad)
+        if not texts[key]:
+            bad(sections[key][1], f"section '{heading}' has no definition before its first facet heading"
+                if facets[key] else f"section '{heading}' is empty")
+    if texts.get("en") and CHINESE_TAIL_RE.search(texts["en"]):
+        bad(sections["en"][1], "the English definition ends by naming the Chinese term; give it in the first "
+                               "sentence instead, e.g. 'Accuracy (准确率) is ...'")
+    if status != "draft" and len(facets) == 2:
+        zh_keys, en_keys = set(facets["zh"]), set(facets["en"])
+        for k in sorted(zh_keys ^ en_keys, key=FACETS.index):
+            have, miss = ("中文", "English") if k in zh_keys else ("English", "中文")
+            bad(sections["en" if k in zh_keys else "zh"][1],
+                f"facet '{k}' is in the {have} section but not in the {miss} section "
+                f"(add '### {HEADING_OF['en' if k in zh_keys else 'zh'][k]}')")
+        for k in REQUIRED_FACETS:
+            if k not in zh_keys and k not in en_keys:
+                bad(body_line, f"facet '{k}' is missing (every reviewed entry has {', '.join(REQUIRED_FACETS)}; "
+                               f"add '### {HEADING_OF['zh'][k]}' and '### {HEADING_OF['en'][k]}', or mark "
+                               f"the entry 'status: draft')")
+        lo, hi = ASKS_RANGE
+        for lang in LANGS:
+            n = len(asks.get(lang, ()))
+            if not lo <= n <= hi:
+                bad(line_of("asks"), f"asks.{lang} has {n} lines; a reviewed entry has {lo}-{hi} ways people ask "
+                                     f"for it without knowing its name")
 
     if any(p.message.startswith(("required", "missing section", "id '")) for p in problems):
         return None, problems
@@ -212,12 +332,15 @@ def parse_entry(path: Path, root: Path | None = None) -> tuple[Entry | None, lis
         id=entry_id,
         term_en=meta["term_en"].strip(),
         term_zh=meta["term_zh"].strip(),
-        zh=sections.get("zh", ("", 0))[0],
-        en=sections.get("en", ("", 0))[0],
+        zh=texts.get("zh", ""),
+        en=texts.get("en", ""),
         aliases=tuple(str(a).strip() for a in meta.get("aliases", []) if str(a).strip()),
         related=tuple(str(r).strip() for r in meta.get("related", [])),
         tags=tuple(str(t).strip() for t in meta.get("tags", [])),
         demo=demo.strip() if demo else None,
+        facets=facets,
+        asks=asks,
+        status=status,
         path=shown,
         content_hash=content_hash(text),
         field_lines={k: line_of(k) for k in ("id", "aliases", "related", "demo")},
