@@ -125,6 +125,9 @@ class Problem:
     path: str
     line: int
     message: str
+    # A blocking problem makes the entry unreadable or ambiguous (the index build refuses); a content
+    # problem (missing facets, too few `asks`) fails `corpus check` but the entry can still be indexed.
+    blocking: bool = True
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
@@ -134,6 +137,11 @@ class Problem:
 class Corpus:
     entries: list[Entry]
     problems: list[Problem]
+
+    @property
+    def blocking(self) -> list[Problem]:
+        """Problems that stop an index build (unreadable or ambiguous entries)."""
+        return [p for p in self.problems if p.blocking]
 
     def by_id(self) -> dict[str, Entry]:
         return {e.id: e for e in self.entries}
@@ -229,6 +237,9 @@ def parse_entry(path: Path, root: Path | None = None) -> tuple[Entry | None, lis
     def bad(line: int, message: str) -> None:
         problems.append(Problem(shown, line, message))
 
+    def incomplete(line: int, message: str) -> None:
+        problems.append(Problem(shown, line, message, blocking=False))
+
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -305,25 +316,25 @@ def parse_entry(path: Path, root: Path | None = None) -> tuple[Entry | None, lis
             bad(sections[key][1], f"section '{heading}' has no definition before its first facet heading"
                 if facets[key] else f"section '{heading}' is empty")
     if texts.get("en") and CHINESE_TAIL_RE.search(texts["en"]):
-        bad(sections["en"][1], "the English definition ends by naming the Chinese term; give it in the first "
+        incomplete(sections["en"][1], "the English definition ends by naming the Chinese term; give it in the first "
                                "sentence instead, e.g. 'Accuracy (准确率) is ...'")
     if status != "draft" and len(facets) == 2:
         zh_keys, en_keys = set(facets["zh"]), set(facets["en"])
         for k in sorted(zh_keys ^ en_keys, key=FACETS.index):
             have, miss = ("中文", "English") if k in zh_keys else ("English", "中文")
-            bad(sections["en" if k in zh_keys else "zh"][1],
+            incomplete(sections["en" if k in zh_keys else "zh"][1],
                 f"facet '{k}' is in the {have} section but not in the {miss} section "
                 f"(add '### {HEADING_OF['en' if k in zh_keys else 'zh'][k]}')")
         for k in REQUIRED_FACETS:
             if k not in zh_keys and k not in en_keys:
-                bad(body_line, f"facet '{k}' is missing (every reviewed entry has {', '.join(REQUIRED_FACETS)}; "
+                incomplete(body_line, f"facet '{k}' is missing (every reviewed entry has {', '.join(REQUIRED_FACETS)}; "
                                f"add '### {HEADING_OF['zh'][k]}' and '### {HEADING_OF['en'][k]}', or mark "
                                f"the entry 'status: draft')")
         lo, hi = ASKS_RANGE
         for lang in LANGS:
             n = len(asks.get(lang, ()))
             if not lo <= n <= hi:
-                bad(line_of("asks"), f"asks.{lang} has {n} lines; a reviewed entry has {lo}-{hi} ways people ask "
+                incomplete(line_of("asks"), f"asks.{lang} has {n} lines; a reviewed entry has {lo}-{hi} ways people ask "
                                      f"for it without knowing its name")
 
     if any(p.message.startswith(("required", "missing section", "id '")) for p in problems):

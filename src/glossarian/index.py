@@ -243,9 +243,9 @@ def build_index(settings: Settings, embedder, progress: bool = False,
     corpus_dir = Path(corpus_dir or settings.corpus)
     index_dir = Path(index_dir or settings.index)
     corpus = load_corpus(corpus_dir)
-    if corpus.problems:
-        listing = "\n".join(f"  {p}" for p in corpus.problems[:50])
-        raise CorpusError(f"The corpus has {len(corpus.problems)} problem(s); the index was not changed:\n{listing}",
+    if corpus.blocking:
+        listing = "\n".join(f"  {p}" for p in corpus.blocking[:50])
+        raise CorpusError(f"The corpus has {len(corpus.blocking)} problem(s); the index was not changed:\n{listing}",
                           "Fix the files above (`glossarian corpus check` lists them).")
     if not corpus.entries:
         raise CorpusError(f"The corpus folder {corpus_dir} holds no entries (*.md).",
@@ -366,5 +366,5 @@ def index_status(settings: Settings, model: tuple[str, str | None]) -> Status:
     added = sorted(set(now) - set(built))
     removed = sorted(set(built) - set(now))
     changed = sorted(i for i in set(now) & set(built) if now[i] != built[i])
-    fresh = not (added or removed or changed or mismatch or corpus.problems)
+    fresh = not (added or removed or changed or mismatch or corpus.blocking)
     return Status(fresh, manifest, added, changed, removed, mismatch)
