@@ -98,17 +98,23 @@ def test_ask_json_prints_one_object_with_sources(full_env):
     assert answer["tool_calls"] == []
 
 
-def test_ask_without_argument_answers_each_stdin_line(full_env):
-    questions = "What is the neck of an object detector?\n\n   \n红烧肉怎么做才不腻\n什么是GAP？\n"
+def test_ask_without_argument_answers_each_stdin_line_in_order(full_env):
+    # Blank lines in the middle and at the end: output line N must still answer input line N.
+    lines = ["What is the neck of an object detector?", "", "   ", "红烧肉怎么做才不腻", "什么是GAP，", ""]
 
-    proc = run_cli("ask", env=full_env, stdin=questions)
+    proc = run_cli("ask", env=full_env, stdin="\n".join(lines) + "\n")
 
     assert proc.returncode == 0, proc.stderr
-    english, off_topic, chinese = json_lines(proc.stdout)  # blank lines are skipped, not answered
+    out = json_lines(proc.stdout)
+    assert [o["question"] for o in out] == lines  # echoed exactly as typed (the full-width comma too)
+    english, blank, spaces, off_topic, chinese, last = out
     neck = parse_entry(CORPUS / "neck.md", CORPUS)[0]
     assert english["language"] == "en" and english["sources"][0]["id"] == "neck"
     assert first_sentence(neck.en, " and refines") in english["answer"]
     assert first_sentence(neck.zh, "，") not in english["answer"]
+    for empty in (blank, spaces, last):  # same keys as an answer, plus the error and its fix
+        assert set(english) <= set(empty) and empty["error"] and empty["hint"] and empty["sources"] == []
+    assert "error" not in english and "error" not in off_topic
     assert off_topic["sources"] == [] and off_topic["answer"]
     assert chinese["language"] == "zh" and chinese["sources"][0]["id"] == "global-average-pooling"
 
@@ -122,7 +128,7 @@ def test_binary_junk_on_stdin_becomes_an_error_line_and_the_batch_goes_on(full_e
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode == 0
     binary, long_line = json_lines(proc.stdout)
-    assert "not readable text" in binary["error"] and binary["hint"] and "sources" not in binary
+    assert "not readable text" in binary["error"] and binary["hint"] and binary["sources"] == []
     assert "2001 characters" in long_line["error"] and long_line["hint"]
 
 

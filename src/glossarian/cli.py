@@ -10,6 +10,7 @@ import typer
 
 from glossarian.config import Settings
 from glossarian.errors import GlossarianError
+from glossarian.lang import detect_language
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Glossarian: a bilingual deep-learning glossary assistant.")
@@ -88,20 +89,19 @@ def ask(question: Optional[str] = typer.Argument(None, help="The question; omit 
     if question is not None:
         answer = assistant.ask(question)
         if as_json:
-            typer.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+            typer.echo(json.dumps({**answer.to_json(), "question": question}, ensure_ascii=False))
         else:
             _print_answer(answer)
         return
-    # Batch mode: one question per line in, one JSON object per line out; the model loads once.
-    # Bytes, decoded leniently: a line of binary junk becomes an error object, never a crash.
+    # Batch mode: exactly one JSON object per input line, so output line N answers input line N; the model
+    # loads once. Bytes, decoded leniently: binary junk or a blank line becomes an error object, never a skip.
     for raw in sys.stdin.buffer:
         line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        if not line.strip():
-            continue
         try:
-            out = assistant.ask(line).to_json()
+            out = {**assistant.ask(line).to_json(), "question": line}  # echoed exactly as typed
         except GlossarianError as exc:
-            out = {"question": line, "error": exc.message, "hint": exc.hint}
+            out = {"question": line, "language": detect_language(line), "answer": "", "sources": [],
+                   "tool_calls": [], "error": exc.message, "hint": exc.hint}
         typer.echo(json.dumps(out, ensure_ascii=False))
         sys.stdout.flush()
 

@@ -5,7 +5,8 @@
     /embed.js    one <script> tag on a wiki page adds a button that opens /widget in a panel
     /gradio.js   the <gradio-app> web component's loader, served from the gradio package (no CDN)
     /api/ask     POST {"question", "history"?} -> Answer.to_json()
-    /healthz     Assistant.health()
+    /healthz     readiness: loading | building-index | ready | degraded (503 until it can answer)
+    /livez       liveness: 200 whenever the process serves HTTP
 
 create_app() builds the app and never serves; serve() runs it with uvicorn. Importing gradio is deferred
 to create_app() so `import glossarian.web` stays cheap.
@@ -23,7 +24,6 @@ import atexit
 import logging
 import shutil
 import tempfile
-import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -36,12 +36,27 @@ log = logging.getLogger("glossarian.web")
 CONCURRENT_CHATS = 4
 
 
-def _warm_up(assistant) -> None:
-    try:
-        assistant.warm_up()  # loads the model, and builds the index if there is none yet
-        log.info("Glossarian is ready.")
-    except Exception as exc:  # the server stays up; each request then reports the problem clearly
-        log.error("Warm-up failed: %s", exc)
+class HeadAsGet:
+    """HEAD wherever GET works (uptime checkers, proxies and link checkers use HEAD): the request runs as a
+    GET and only the status line and headers go back. FastAPI routes (ours and Gradio's) answer GET only."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+        sent_end = False
+
+        async def send_headers_only(message):
+            nonlocal sent_end
+            if message["type"] == "http.response.start":
+                await send(message)
+            elif message["type"] == "http.response.body" and not sent_end:
+                sent_end = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
 def _log_to_stderr() -> None:
@@ -84,6 +99,7 @@ def create_app(settings: Settings | None = None, assistant=None):
     from glossarian.web.api import api_router
     from glossarian.web.chat import CSS, WIDGET_CSS, ChatService, build_chat
     from glossarian.web.guard import RateLimiter, SecurityHeaders, parse_origins, parse_ui_auth
+    from glossarian.web.readiness import Readiness
     from glossarian.web.render import FigureStore
 
     settings = settings or Settings.from_env()
@@ -98,15 +114,18 @@ def create_app(settings: Settings | None = None, assistant=None):
     figures = FigureStore(Path(tempfile.mkdtemp(prefix="glossarian-figures-")))
     atexit.register(shutil.rmtree, figures.folder, True)  # also when the app is built but never served
 
+    readiness = Readiness(assistant)
+
     @asynccontextmanager
     async def lifespan(app):
-        threading.Thread(target=_warm_up, args=(assistant,), name="glossarian-warm-up", daemon=True).start()
+        readiness.start()  # the port is open at once; /healthz says when the first answer can be quick
         yield
         shutil.rmtree(figures.folder, ignore_errors=True)  # Gradio keeps its own copies while it runs
 
     app = FastAPI(title="Glossarian", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.assistant = assistant
-    app.include_router(api_router(assistant, settings, limiter))
+    app.state.readiness = readiness
+    app.include_router(api_router(assistant, settings, limiter, readiness))
     # One CORS policy for everything, Gradio's routes included (a parent CORSMiddleware turns Gradio's off).
     # Credentials are allowed because the Gradio client fetches with credentials: "include".
     app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
@@ -114,8 +133,9 @@ def create_app(settings: Settings | None = None, assistant=None):
     app.add_middleware(SecurityHeaders, origins=origins)
     if root:
         app.add_middleware(UnderPrefix, prefix=root)
+    app.add_middleware(HeadAsGet)
 
-    service = ChatService(assistant, limiter, figures, settings.max_question_chars)
+    service = ChatService(assistant, limiter, figures, settings.max_question_chars, readiness)
     # show_error=False: gr.Error messages still reach the reader, other exceptions only the server log.
     common = dict(auth=auth, footer_links=[], allowed_paths=[str(figures.folder)], max_file_size="1mb",
                   ssr_mode=False, run_history=False, show_error=False)
@@ -135,5 +155,5 @@ def serve(settings: Settings | None = None, app=None) -> None:
     _log_to_stderr()
     app = app or create_app(settings)
     print(f"Glossarian: http://{settings.host}:{settings.port}{settings.root_path.rstrip('/')}/ "
-          "(chat), /widget, /embed.js, /api/ask, /healthz", flush=True)
+          "(chat), /widget, /embed.js, /api/ask, /healthz (ready?), /livez; loading the model now…", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

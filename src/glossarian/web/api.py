@@ -71,8 +71,10 @@ async def _read_body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def api_router(assistant, settings, limiter: RateLimiter) -> APIRouter:
+def api_router(assistant, settings, limiter: RateLimiter, readiness) -> APIRouter:
     from glossarian.assistant import Turn
+    from glossarian.lang import detect_language
+    from glossarian.web.readiness import RETRY_AFTER_S
 
     router = APIRouter()
     example = '{"question": "什么是 backbone？", "history": [{"role": "user", "content": "..."}]}'
@@ -108,6 +110,11 @@ def api_router(assistant, settings, limiter: RateLimiter) -> APIRouter:
             return error(422, f"history has {len(history)} turns; at most {MAX_HISTORY_TURNS} are accepted.",
                          "Send only the last few turns of the conversation.")
         turns = [Turn(t.role, t.content) for t in history]
+        if not readiness.ready:
+            # A short grace period covers the last moments of start-up; beyond it, say so instead of a silent wait.
+            if not await run_in_threadpool(readiness.wait, 2.0):
+                message, hint = readiness.waiting_message(detect_language(req.question))
+                return error(503, message, hint, headers={"Retry-After": str(RETRY_AFTER_S)})
         try:
             answer = await run_in_threadpool(assistant.ask, req.question, turns)
         except InputError as exc:
@@ -118,7 +125,8 @@ def api_router(assistant, settings, limiter: RateLimiter) -> APIRouter:
         except Exception:
             log.exception("Unexpected error while answering %r", req.question[:200])
             return error(500, "Internal error while answering; it was logged on the server.", None)
-        return JSONResponse(answer.to_json())
+        # `question` is echoed exactly as received (the answer works on a normalised copy).
+        return JSONResponse({**answer.to_json(), "question": req.question})
 
     @router.get("/widget", include_in_schema=False)
     async def widget_slash():
@@ -126,8 +134,15 @@ def api_router(assistant, settings, limiter: RateLimiter) -> APIRouter:
 
     @router.get("/healthz")
     async def healthz():
-        info = await run_in_threadpool(assistant.health)
-        return JSONResponse(info, status_code=503 if "error" in info else 200)
+        """Readiness, for load balancers and the README's run check: 503 until a question can be answered."""
+        status, body = await run_in_threadpool(readiness.report)
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    @router.get("/livez")
+    async def livez():
+        """Liveness, for orchestrators that restart a hung process: 200 whenever the server answers HTTP."""
+        return JSONResponse({"status": "alive"})
 
     @router.get("/embed.js", include_in_schema=False)
     async def embed_js():

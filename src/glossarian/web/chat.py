@@ -18,6 +18,9 @@ from glossarian.web.render import FigureStore, answer_messages, escape_html, esc
 log = logging.getLogger("glossarian.web")
 
 MAX_TURNS_SENT = 20  # the assistant only needs recent context; older turns are dropped
+# A reader who asks during start-up sees a notice and waits this long at most (a first index build of
+# ~250 entries takes a few minutes on 2 cores; the model alone loads in ~10 s).
+START_WAIT_S = 300
 EXAMPLES = [
     "什么是骨干网络？",
     "What is a feature pyramid network?",
@@ -41,8 +44,10 @@ WIDGET_CSS = CSS + """
 class ChatService:
     """The chat logic, shared by the full page and the widget; no Gradio layout in here."""
 
-    def __init__(self, assistant, limiter: RateLimiter, figures: FigureStore, max_question_chars: int):
+    def __init__(self, assistant, limiter: RateLimiter, figures: FigureStore, max_question_chars: int,
+                 readiness=None):
         self.assistant = assistant
+        self.readiness = readiness
         self.limiter = limiter
         self.figures = figures
         self.max_question_chars = max_question_chars
@@ -65,6 +70,23 @@ class ChatService:
         except InputError as exc:
             raise gr.Error(escape_html(f"{exc.message} {exc.hint or ''}"), title="Glossarian") from None
 
+    def _wait_until_ready(self, question: str) -> None:
+        """Wait for start-up (bounded); a server that cannot answer says why instead of hanging."""
+        from glossarian.lang import detect_language
+
+        if self.readiness is None or self.readiness.wait(START_WAIT_S):
+            return
+        message, hint = self.readiness.waiting_message(detect_language(question))
+        raise gr.Error(escape_html(f"{message} {hint}"), title="Glossarian")
+
+    def _starting_notice(self, question: str) -> str | None:
+        """The line shown while a question waits for start-up, or None when the server is ready."""
+        from glossarian.lang import detect_language
+
+        if self.readiness is None or self.readiness.ready:
+            return None
+        return self.readiness.waiting_message(detect_language(question))[0]
+
     def _answers(self, question: str, turns: list[dict]) -> Iterator:
         from glossarian.assistant import Turn
 
@@ -83,6 +105,10 @@ class ChatService:
         turn_id = uuid.uuid4().hex[:10]
         shown = [*chat, gr.ChatMessage(role="user", content=escape_markdown(question))]
         yield _locked(), shown, turns  # the question shows at once; Gradio adds a "thinking" bubble
+        notice = self._starting_notice(question)
+        if notice:  # never a silent wait on a cold model
+            yield _locked(), [*shown, gr.ChatMessage(role="assistant", content=escape_markdown(notice))], turns
+            self._wait_until_ready(question)
         previous = None
         for answer in self._answers(question, turns):  # one step behind, so the last one goes out once
             if previous is not None:
@@ -99,6 +125,7 @@ class ChatService:
         self._check(message, request)
         turns = [t for t in history or [] if isinstance(t, dict) and t.get("role") in ("user", "assistant")
                  and isinstance(t.get("content"), str)]
+        self._wait_until_ready(message)
         answer = None
         for answer in self._answers(message, turns):
             pass
