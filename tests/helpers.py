@@ -107,8 +107,22 @@ def running(app):
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    wait_started(url)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         server.should_exit = True
         thread.join(15)
+
+
+def wait_started(url: str, timeout: float = 300) -> dict:
+    """Wait until the server has finished starting (ready, or degraded with a reason); return /healthz."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        body = httpx.get(url + "/healthz", timeout=30).json()
+        if body.get("status") not in ("loading", "building-index") or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
