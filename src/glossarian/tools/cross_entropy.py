@@ -82,8 +82,8 @@ def run(a: CrossEntropyArgs) -> ToolOutput:
 
 
 def _code(a: CrossEntropyArgs, z: list[float]) -> str:
-    start = (f"probs = torch.tensor({list(a.logits)!r})\nlogits = probs.log()  # log-probabilities work as logits"
-             if a.inputs == "probabilities" else f"logits = torch.tensor({z!r})")
+    start = (f"probs = torch.tensor({list(a.logits)!r}, dtype=torch.float64)\nlogits = probs.log()  # log-probabilities work as logits"
+             if a.inputs == "probabilities" else f"logits = torch.tensor({z!r}, dtype=torch.float64)")
     temps = ""
     if a.temperatures:
         temps = (f'values["by_temperature"] = [{{"temperature": t, "loss": F.cross_entropy(logits / t, target, '

@@ -70,7 +70,7 @@ def read(text: str) -> dict:
         found["num_embeddings"] = n.as_int()
         text = rd.blank(text, n.start, n.end)
     if "embedding_dim" not in found:
-        n = rd.after(text, DIM, 8) or rd.before(text, r"维(?!度)|-?dim(?:ension(?:al)?)?s?\b|-d\b", 2)
+        n = rd.before(text, r"维(?!度)|-?dim(?:ension(?:al)?)?s?\b|-d\b", 1) or rd.after(text, DIM, 8)
         if n:
             found["embedding_dim"] = n.as_int()
             text = rd.blank(text, n.start, n.end)

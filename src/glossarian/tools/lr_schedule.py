@@ -85,9 +85,10 @@ def run(a: ScheduleArgs) -> ToolOutput:
     else:
         lrs = [lr_at(k, a, total) for k in range(total)] if total <= 100_000 else []
         values["final_lr"] = lr_at(total - 1, a, total)
-        headline = {"en": f"The learning rate rises to {num(a.peak_lr)} at {u_en} {num(a.warmup_steps)} and ends at "
-                          f"{num(values['final_lr'])} at {u_en} {num(total - 1)}.",
-                    "zh": f"学习率在第 {num(a.warmup_steps)} {u_zh}升到 {num(a.peak_lr)}，到第 {num(total - 1)} {u_zh}降为 {num(values['final_lr'])}。"}
+        rise_en = f"rises to {num(a.peak_lr)} at {u_en} {num(a.warmup_steps)}" if a.warmup_steps else f"starts at {num(a.peak_lr)}"
+        rise_zh = f"在第 {num(a.warmup_steps)} {u_zh}升到 {num(a.peak_lr)}" if a.warmup_steps else f"从 {num(a.peak_lr)} 开始"
+        headline = {"en": f"The learning rate {rise_en} and is {num(values['final_lr'])} at the last {u_en} ({num(total - 1)}).",
+                    "zh": f"学习率{rise_zh}，最后一{'步' if a.unit == 'step' else '个 epoch'}（第 {num(total - 1)} {u_zh}）为 {num(values['final_lr'])}。"}
         if 0 < len(lrs) <= 60:
             values["lrs"] = [r4(x) for x in lrs]
         how_en = how_zh = ""
@@ -168,10 +169,12 @@ def read(text: str) -> dict:
             text = rd.blank(text, *m.span())
     for pattern in (rf"(?:{WARMUP})(?:[_\s]*(?:steps?|epochs?|步数|阶段))?\s*(?:(?:for|of|over|during|lasts?|is|=|:|为|是|了|the|first|前)\s*)*{TOKEN}",
                     rf"{TOKEN}\s*{UNIT}\s*(?:的|of)?\s*(?:linear\s+|线性)?(?:{WARMUP})",
-                    rf"(?:前|first)\s*{TOKEN}\s*{UNIT}"):
+                    rf"(?:前|first)\s*{TOKEN}\s*{UNIT}",
+                    rf"(?:{WARMUP})[^.;\d]{{0,40}}?(?:over|for|during|in|用|持续)\s*(?:the\s+first\s+)?{TOKEN}\s*{UNIT}"):
         for m in re.finditer(pattern, text):
-            nums = rd.numbers(m.group(1))
-            if nums and nums[0].whole and nums[0].value >= 1 and len(m.group(1)) == nums[0].end - nums[0].start:
+            token = m.group(1).replace(",", "")
+            nums = rd.numbers(token)
+            if nums and nums[0].whole and nums[0].value >= 1 and len(token) == nums[0].end - nums[0].start:
                 found["warmup_steps"] = nums[0].as_int()
                 text = rd.blank(text, *m.span(1))
                 break

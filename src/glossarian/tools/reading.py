@@ -12,11 +12,11 @@ from dataclasses import dataclass
 # Every pattern here has only single, non-nested quantifiers (or bounded ones), so matching is linear.
 _NUMBER = re.compile(
     r"(?:(?<![a-z0-9_)\].\-])-)?"  # a sign, but not the dash in "256-64-256" or "x-1"
-    r"(?<![a-z0-9_.])"  # not glued to a word or to another number
+    r"(?<![a-z0-9_.×*])"  # not glued to a word, to another number or into a shape
     r"(?:\d{1,3}(?:,\d{3})+(?=\s?[a-z\u4e00-\u9fff])|\d+(?:\.\d+)?|\.\d+)"
     r"(?:e[-+]?\d+)?"
     r"(?:(k|m|万|千)(?![a-z]))?"
-    r"(?![0-9a-df-jl-z_])"  # "7b", "3d", "16x" are words or shapes, not numbers ("e", "k", "m" handled above)
+    r"(?![0-9a-df-jl-z_])(?!\s*[×*]\s*\d)"  # "7b", "3d", "16x", "7×7" are words or shapes, not numbers
 )
 _SCALE = {"k": 1e3, "m": 1e6, "万": 1e4, "千": 1e3}
 _LIST_GAP = re.compile(r"\s*(?:,|，|、|;|\band\b|和|与|及|\bor\b|或)?\s*")
@@ -138,10 +138,10 @@ def after(text: str, keys: str, gap: int = 12) -> Number | None:
 def before(text: str, keys: str, gap: int = 6) -> Number | None:
     """A number written just before a keyword ("2048 channels", "768 维", "10000 total steps")."""
     for m in re.finditer(keys, text):
-        head = text[max(0, m.start() - gap - 30):m.start()]
-        nums = numbers(head)
+        offset = max(0, m.start() - gap - 30)
+        head = text[offset:m.start()]
+        nums = [n for n in numbers(text[offset:m.end() + 2]) if n.end <= len(head)]  # the key shows "10,000 total" is one number
         if nums and len(head) - nums[-1].end <= gap and not re.search(r"\d", head[nums[-1].end:]):
-            offset = max(0, m.start() - gap - 30)
             last = nums[-1]
             return Number(last.value, offset + last.start, offset + last.end)
     return None
