@@ -170,7 +170,7 @@ def read(text: str) -> dict:
     for pattern in (rf"(?:{WARMUP})(?:[_\s]*(?:steps?|epochs?|步数|阶段))?\s*(?:(?:for|of|over|during|lasts?|is|=|:|为|是|了|the|first|前)\s*)*{TOKEN}",
                     rf"{TOKEN}\s*{UNIT}\s*(?:的|of)?\s*(?:linear\s+|线性)?(?:{WARMUP})",
                     rf"(?:前|first)\s*{TOKEN}\s*{UNIT}",
-                    rf"(?:{WARMUP})[^.;\d]{{0,40}}?(?:over|for|during|in|用|持续)\s*(?:the\s+first\s+)?{TOKEN}\s*{UNIT}"):
+                    rf"(?:{WARMUP})[^;\n]{{0,40}}?(?:over|for|during|in|用|持续)\s*(?:the\s+first\s+)?{TOKEN}\s*{UNIT}"):
         for m in re.finditer(pattern, text):
             token = m.group(1).replace(",", "")
             nums = rd.numbers(token)
