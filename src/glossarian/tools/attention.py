@@ -64,7 +64,8 @@ def read(text: str) -> dict:
         for key, value in zip(("embed_dim", "num_heads"), pos):
             found[key] = value
         text = rd.blank(text, *span)
-    if "num_heads" not in found and (n := rd.keyed(text, r"heads?\b|头数|个头|num_heads|头", 6)):
+    if "num_heads" not in found and (n := rd.before(text, r"heads?\b|个头|个注意力头", 2)
+                                     or rd.after(text, r"heads?\s*(?:=|:)|num_heads|头数|heads?\b", 8)):
         found["num_heads"] = n.as_int()
         text = rd.blank(text, n.start, n.end)
     if "embed_dim" not in found and (n := rd.after(text, r"d_model|embed_dim|hidden(?:[\s_]*size)?|dim(?:ension)?\b|维度|宽度", 8)

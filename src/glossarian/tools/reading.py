@@ -6,6 +6,7 @@ Numbers: 3, -1, 0.5, .5, 3e-4, 10k, 1.5m, 2万, 10,000 (thousands only before a 
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -48,6 +49,8 @@ def numbers(text: str) -> list[Number]:
         try:
             value = float(raw) * scale
         except ValueError:
+            continue
+        if not math.isfinite(value):
             continue
         if value == int(value) and abs(value) < 1e15 and "e" not in raw and "." not in raw:
             value = int(value)

@@ -98,7 +98,8 @@ class Param:
 @dataclass(frozen=True)
 class Tool:
     """Everything about one calculator. `triggers` names the topic (a regex), `hints` support it (one point each),
-    `read(text)` pulls the arguments a question gives; text is NFKC-normalised and lower-cased."""
+    `read(text)` pulls the arguments a question gives (text is NFKC-normalised and lower-cased); it may add
+    "_assumed": {name: value} for demo values it picks itself, which the answer then reports as assumed."""
 
     name: str
     label: tuple[str, str]  # (en, zh) short names, for "what can you compute"

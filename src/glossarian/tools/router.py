@@ -18,7 +18,7 @@ CUES = (
     r"show\s+me|\bplot|\bdraw|visuali[sz]e|\bdemo|demonstrat|\brun\b|how\s+many|how\s+big|parameter\s+count|"
     r"number\s+of\s+(?:trainable\s+)?parameters|output\s+shape|what\s+shape|\bprint\b|\bgive\s+me\b|look\s+like|\bcurve|"
     r"\bat\s+step\b|what(?:'s|\s+is|\s+are|\s+would\s+be|\s+will\s+be|\s+do\s+i\s+get)\s+(?:the\s+)?(?:value|result|output|"
-    r"shape|loss|lr\b|learning\s+rate|probabilit|iou|accuracy|parameters|number|cosine|similarit|kl|sigmoid|softmax|cross)"
+    r"shape|loss|lr\b|learning\s+rate|probabilit|iou|accuracy|parameters|number)\b"
 )
 # "How is softmax computed?" asks for an explanation, so these verbs count only without a how/why word.
 SOFT_CUES = r"计算|\bcompute|\bcalculate|\bcalc\b|\bevaluate"
@@ -42,9 +42,9 @@ def _given(text: str) -> bool:
 def wants_computation(text: str, found: dict) -> bool:
     """Numbers the question gives, or a plain request to compute/show, make it a computation; how/why, advice
     and "what is X?" with at most one number (e.g. "what is top-5 accuracy?") stay definition questions."""
-    numeric = any(not isinstance(v, (bool, str)) for v in found.values())
+    numeric = any(not isinstance(v, (bool, str)) for v in found.values()) and bool(numbers(text) or shapes(text))
     explicit = bool(re.search(CUES, text))
-    data = len(numbers(text)) >= 2 or bool(shapes(text))
+    data = len(numbers(text)) >= 2 or any(len(s) >= 3 for s in shapes(text))
     if re.search(HOW_WHY, text) or (re.search(ADVICE, text) and not explicit):
         return False
     if re.search(DEFINE, text) and not (data or explicit):
@@ -69,16 +69,17 @@ def route(question: str, context: str = "") -> ToolCall | None:
             continue
         weak = sum(bool(re.search(w, text)) for w in tool.hints)
         found = tool.read(text)
+        assumed = found.pop("_assumed", {})
         score = (3 + weak + len(found), -rank)
         if best is None or score > best[0]:
-            best = (score, tool, found)
+            best = (score, tool, found, assumed)
     if best is None:
         return None
-    _, tool, found = best
+    _, tool, found, assumed = best
     if not wants_computation(text, found):
         return None
     defaults = tool.defaults()
-    arguments = {**defaults, **{k: v for k, v in found.items() if k in defaults}}
+    arguments = {**defaults, **assumed, **{k: v for k, v in found.items() if k in defaults}}
     return ToolCall(tool.name, arguments, [p.name for p in tool.params if p.name not in found and not p.quiet])
 
 

@@ -85,7 +85,7 @@ def read(text: str) -> dict:
     if temps:
         found["temperatures"] = temps
     elif re.search(r"temperature|温度|τ", text):
-        found["temperatures"] = DEMO_TEMPERATURES  # a temperature demo without values: compare a sharp, a neutral, a flat T
+        found["_assumed"] = {"temperatures": DEMO_TEMPERATURES}  # a temperature demo without values: a sharp, neutral, flat T
     lists = rd.number_lists(text)
     if lists:
         found["logits"] = lists[0]
