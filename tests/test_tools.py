@@ -149,7 +149,7 @@ def test_importing_tools_and_routing_does_not_import_torch_or_matplotlib():
 
 @pytest.mark.parametrize("name,arguments,words", [
     ("softmax_temperature", {"logits": "1, 2"}, "logits"),
-    ("softmax_temperature", {"logits": [1, None]}, "logits.1"),
+    ("softmax_temperature", {"logits": [1, None]}, "logits[1] = None"),
     ("softmax_temperature", {"temperatures": [1, 0]}, "0.01"),
     ("conv2d", {"in_channels": 0}, "at least 1"),
     ("conv2d", {"in_channels": 6, "groups": 4}, "divisible"),

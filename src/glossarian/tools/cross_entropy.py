@@ -7,6 +7,7 @@ from typing import Literal
 
 from glossarian.tools import reading as rd
 from glossarian.tools.registry import Args, Tool, ToolOutput, arg, fmt_list, num, r4, refuse, register
+from glossarian.tools.softmax import Temperature
 
 Scores = list[float]
 
@@ -19,7 +20,7 @@ class CrossEntropyArgs(Args):
                                  ge=0.0, le=1.0)
     inputs: Literal["logits", "probabilities"] = arg("logits", "input kind", "输入类型", "Whether the numbers are logits "
                                                      "or already probabilities.", quiet=True)
-    temperatures: list[float] | None = arg(None, "temperatures", "温度", "Optional temperatures T: also report "
+    temperatures: list[Temperature] | None = arg(None, "temperatures", "温度", "Optional temperatures T: also report "
                                            "cross_entropy(logits / T).", quiet=True, min_length=1, max_length=16)
 
 
@@ -41,8 +42,6 @@ def run(a: CrossEntropyArgs) -> ToolOutput:
         raise refuse(f"target = {a.target} is out of range for {len(z)} classes (0 to {len(z) - 1}).",
                      f"目标类别 {a.target} 超出范围：只有 {len(z)} 个类别（0 到 {len(z) - 1}）。",
                      "Pass the 0-based index of the true class.", "请给从 0 开始的类别下标。")
-    if a.temperatures and any(t <= 0 for t in a.temperatures):
-        raise refuse("Temperatures must be positive.", "温度必须大于 0。", "Use e.g. 0.5, 1, 2.", "例如 0.5、1、2。")
     if a.inputs == "probabilities":
         if any(p <= 0 for p in z) or abs(sum(z) - 1) > 1e-3:
             raise refuse(f"{fmt_list(z)} is not a probability distribution (positive, summing to 1).",

@@ -183,7 +183,10 @@ _LIMITS = {
 
 def _refusal(tool_: Tool, error: ValidationError) -> Refused:
     first = error.errors(include_url=False)[0]
-    where = ".".join(str(p) for p in first["loc"]) or "arguments"
+    loc = first["loc"]
+    where = (str(loc[0]) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])) if loc else "arguments"
+    if first["type"] != "extra_forbidden" and "input" in first and not isinstance(first["input"], (dict, list)):
+        where += f" = {first['input']!r:.40}"
     ctx = {k: (f"{v:g}" if isinstance(v, float) else v) for k, v in (first.get("ctx") or {}).items()}
     en, zh = _LIMITS.get(first["type"], ("has the wrong type ({msg})", "类型不对（{msg}）"))
     msg = first.get("msg", "")

@@ -3,17 +3,23 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Annotated
+
+from pydantic import Field
 
 from glossarian.tools import reading as rd
 from glossarian.tools.figures import new_figure, to_png
 from glossarian.tools.registry import Args, Tool, ToolOutput, arg, fmt_list, r4, r4_all, register
 
 DEMO_TEMPERATURES = [0.5, 1.0, 2.0]
+# T ≥ 0.01 keeps logits / T finite in float32 for |logit| ≤ 1e4.
+Logit = Annotated[float, Field(ge=-10_000, le=10_000)]
+Temperature = Annotated[float, Field(ge=0.01, le=100)]
 
 
 class SoftmaxArgs(Args):
-    logits: list[float] = arg([1.0, 2.0, 3.0], "logits", "logits", "Raw scores (1 to 64 numbers).", min_length=1, max_length=64)
-    temperatures: list[float] = arg([1.0], "temperature", "温度", "Temperatures T (each 0.01 to 100).", min_length=1, max_length=16)
+    logits: list[Logit] = arg([1.0, 2.0, 3.0], "logits", "logits", "Raw scores (1 to 64 numbers).", min_length=1, max_length=64)
+    temperatures: list[Temperature] = arg([1.0], "temperature", "温度", "Temperatures T (each 0.01 to 100).", min_length=1, max_length=16)
 
 
 def softmax(z: list[float], t: float) -> list[float]:
@@ -23,11 +29,6 @@ def softmax(z: list[float], t: float) -> list[float]:
 
 
 def run(a: SoftmaxArgs) -> ToolOutput:
-    from glossarian.tools.registry import refuse
-
-    if any(not 0.01 <= t <= 100 for t in a.temperatures) or any(abs(x) > 10_000 for x in a.logits):
-        raise refuse("Temperatures must be between 0.01 and 100 and logits between -10000 and 10000.",
-                     "温度必须在 0.01 到 100 之间，logits 在 -10000 到 10000 之间。", "Use e.g. T = 0.5, 1, 2.", "例如 T = 0.5、1、2。")
     rows = [{"temperature": t, "probabilities": r4_all(softmax(list(a.logits), t))} for t in a.temperatures]
     for r in rows:
         p = softmax(list(a.logits), r["temperature"])
