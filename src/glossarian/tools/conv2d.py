@@ -141,6 +141,9 @@ def read(text: str) -> dict:
             found.setdefault("height", dims[0])
             found.setdefault("width", dims[1])
             break
+    if "out_channels" not in found and (m := re.search(r"输出\s*(\d+)\s*(?:个)?\s*通道|(\d+)\s*(?:output|out)\s*channels|"
+                                                        r"(?:to|into|输出为?|变成)\s*(\d+)\s*(?:个)?\s*(?:channels|通道)", text)):
+        found["out_channels"] = int(next(g for g in m.groups() if g))
     if "batch" not in found and (n := rd.after(text, rd.BATCH, 8)):
         found["batch"] = n.as_int()
     if re.search(r"depthwise|深度卷积|逐通道", text) and "in_channels" in found:
@@ -150,6 +153,7 @@ def read(text: str) -> dict:
         found["bias"] = b
     if re.search(r"参数|param", text) and not re.search(r"形状|shape|尺寸|size", text):
         found["focus"] = "parameters"
+        found["_irrelevant"] = ["batch", "height", "width", "padding"]  # a parameter count does not depend on them
     elif re.search(r"形状|shape|尺寸|output\s+size", text) and not re.search(r"参数|param", text):
         found["focus"] = "shape"
     return found

@@ -99,7 +99,8 @@ class Param:
 class Tool:
     """Everything about one calculator. `triggers` names the topic (a regex), `hints` support it (one point each),
     `read(text)` pulls the arguments a question gives (text is NFKC-normalised and lower-cased); it may add
-    "_assumed": {name: value} for demo values it picks itself, which the answer then reports as assumed."""
+    "_assumed": {name: value} for demo values it picks itself, which the answer then reports as assumed, and
+    "_irrelevant": [names] whose defaults do not touch the figure asked for (not worth an "assumed" note)."""
 
     name: str
     label: tuple[str, str]  # (en, zh) short names, for "what can you compute"

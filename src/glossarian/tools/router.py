@@ -69,18 +69,19 @@ def route(question: str, context: str = "") -> ToolCall | None:
             continue
         weak = sum(bool(re.search(w, text)) for w in tool.hints)
         found = tool.read(text)
-        assumed = found.pop("_assumed", {})
+        assumed, irrelevant = found.pop("_assumed", {}), set(found.pop("_irrelevant", ()))
         score = (3 + weak + len(found), -rank)
         if best is None or score > best[0]:
-            best = (score, tool, found, assumed)
+            best = (score, tool, found, assumed, irrelevant)
     if best is None:
         return None
-    _, tool, found, assumed = best
+    _, tool, found, assumed, irrelevant = best
     if not wants_computation(text, found):
         return None
     defaults = tool.defaults()
     arguments = {**defaults, **assumed, **{k: v for k, v in found.items() if k in defaults}}
-    return ToolCall(tool.name, arguments, [p.name for p in tool.params if p.name not in found and not p.quiet])
+    return ToolCall(tool.name, arguments, [p.name for p in tool.params
+                                           if p.name not in found and not p.quiet and p.name not in irrelevant])
 
 
 def unmet_computation(question: str, context: str = "") -> bool:
