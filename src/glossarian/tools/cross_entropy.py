@@ -6,7 +6,7 @@ import re
 from typing import Literal
 
 from glossarian.tools import reading as rd
-from glossarian.tools.registry import Args, Tool, ToolOutput, arg, fmt_list, num, r4, refuse, register
+from glossarian.tools.registry import Args, Tool, ToolOutput, arg, fmt_list, r4, refuse, register
 from glossarian.tools.softmax import Temperature
 
 Scores = list[float]

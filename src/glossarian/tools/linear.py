@@ -1,9 +1,6 @@
 """linear calculator: output shape and parameter count of nn.Linear, by formula (no tensor is allocated)."""
 from __future__ import annotations
 
-import math
-import re
-
 from glossarian.tools import reading as rd
 from glossarian.tools.registry import Args, Tool, ToolOutput, arg, num, register, shape
 
