@@ -105,10 +105,22 @@ def test_computation_question_runs_the_tool_and_explains_with_the_glossary(assis
     assert a.to_json()["tool_calls"][0]["name"] == "softmax_temperature"
 
 
-def test_missing_tool_arguments_fall_back_to_the_glossary_example_and_say_so(assistant):
+def test_missing_tool_arguments_are_assumed_and_the_answer_says_so(assistant):
     a = assistant.ask("show me a softmax temperature demo")
-    assert a.tool_calls and "glossary's example" in a.answer
+    assert a.tool_calls and "Not given in the question, so assumed: logits = [1, 2, 3]" in a.answer
     assert "0.0900" in a.answer  # the glossary's own [1, 2, 3] at T=1
+
+
+def test_computation_answer_opens_with_the_number_in_the_question_language(assistant):
+    a = assistant.ask("GAP 之后 (32, 2048, 7, 7) 变成什么形状")
+    assert a.answer.startswith("全局平均池化之后，(32, 2048, 7, 7) 变成 (32, 2048, 1, 1)")
+    a = assistant.ask("warmup 1000 steps to 3e-4 with 10000 total steps, what is the lr at step 500?")
+    assert a.answer.startswith("The learning rate at step 500 is 1.5e-4.")
+
+
+def test_a_computation_no_calculator_covers_gets_one_line_not_a_definition(assistant):
+    a = assistant.ask("算一下 precision 0.8、recall 0.6 的 F1 是多少")
+    assert a.tool_calls == [] and a.sources == [] and "\n" not in a.answer and "没有对应的计算器" in a.answer
 
 
 def test_absurd_tool_arguments_are_refused_in_the_answer_not_raised(assistant):

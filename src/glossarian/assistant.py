@@ -161,9 +161,9 @@ class Assistant:
                 log.warning("LLM unavailable, answering offline: %s", exc)
                 notice = ("LLM 暂不可用，以下是术语表的离线回答。" if lang == "zh"
                           else "The LLM is unavailable right now; this is the glossary's offline answer.")
-                yield from self._stream_offline(q, lang, retrieval, notice)
+                yield from self._stream_offline(q, lang, retrieval, notice, subject)
                 return
-        yield from self._stream_offline(q, lang, retrieval, "")
+        yield from self._stream_offline(q, lang, retrieval, "", subject)
 
     def _llm(self):
         """One backend per assistant: it keeps its HTTP client and what it learnt about the endpoint."""
@@ -175,25 +175,20 @@ class Assistant:
             self._llm_backend = LLMBackend.from_settings(self.settings)
         return self._llm_backend
 
-    def _stream_offline(self, q: str, lang: str, retrieval, notice: str) -> Iterator[Answer]:
-        from glossarian.compose import compose, tool_error_text, tool_text
-        from glossarian.errors import ToolError
-        from glossarian.tools import route, run_tool
+    def _stream_offline(self, q: str, lang: str, retrieval, notice: str, subject=None) -> Iterator[Answer]:
+        from glossarian.compose import compose
+        from glossarian.tools import compute
 
         entries = {e.id: e for e in self.retriever().index.entries}
         base = dict(question=q, language=lang, abstained=retrieval.abstained, notice=notice,
                     suggestions=retrieval.nearest)
         text, tools = "", []
-        call = route(q)
-        if call is not None:
-            try:
-                result = run_tool(call.name, call.arguments)
-                tools.append(result)
-                text = tool_text(result, lang, call.defaulted)
-            except ToolError as exc:
-                text = tool_error_text(str(exc), lang)
+        context = f"{subject.term_en} {subject.term_zh}" if subject is not None else ""
+        computation = compute(q, lang, context)  # the number asked for opens the answer
+        if computation is not None:
+            text, tools = computation.text, list(computation.results)
             yield Answer(answer=text, tool_calls=list(tools), **base)
-            if retrieval.abstained:  # the computation stands on its own; no glossary text to add
+            if retrieval.abstained or computation.standalone:  # nothing from the glossary to add
                 return
             text += "\n\n"
         for chunk, sources in compose(retrieval, q, lang, entries):

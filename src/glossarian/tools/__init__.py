@@ -1,8 +1,11 @@
-"""PyTorch computation tools: a registry of typed demo functions, run_tool to run them safely, route() to pick one."""
-# Importing a tool module registers it; the order here is the order list_tools() shows.
-from glossarian.tools import softmax, pooling, bottleneck, warmup, embedding, backbone, cross_entropy  # noqa: F401
+"""PyTorch calculators: one file per tool (function + pydantic arguments + routing phrases), run_tool, route, compute."""
+# Importing a calculator registers it. The order breaks routing ties: more specific tools first.
+from glossarian.tools import (  # noqa: F401
+    resnet_bottleneck, attention, conv2d, linear, pooling, cosine_similarity, embedding, kl_divergence, topk,
+    cross_entropy, softmax, sigmoid, iou, lr_schedule, backbone,
+)
 from glossarian.tools.registry import (
-    Limits,
+    Refused,
     Tool,
     ToolCall,
     ToolOutput,
@@ -10,12 +13,12 @@ from glossarian.tools.registry import (
     get_tool,
     list_tools,
     run_tool,
-    tool,
     tool_names,
 )
+from glossarian.tools.render import Computation, compute
 from glossarian.tools.router import route
 
 __all__ = [
-    "Limits", "Tool", "ToolCall", "ToolOutput", "ToolResult",
-    "get_tool", "list_tools", "route", "run_tool", "tool", "tool_names",
+    "Computation", "Refused", "Tool", "ToolCall", "ToolOutput", "ToolResult",
+    "compute", "get_tool", "list_tools", "route", "run_tool", "tool_names",
 ]

@@ -1,27 +1,24 @@
-"""backbone_neck_head tool: a tiny conv backbone + 1x1 neck + GAP/linear head, with parameter counts frozen and unfrozen."""
-from typing import Annotated
+"""backbone_neck_head calculator: a tiny conv backbone + 1x1 neck + GAP/linear head, with parameter counts frozen and unfrozen."""
+import re
 
+from glossarian.tools import reading as rd
 from glossarian.tools.figures import new_figure, to_png
-from glossarian.tools.registry import Limits, ToolOutput, fmt_list, tool
+from glossarian.tools.registry import Args, Tool, ToolOutput, arg, fmt_list, num, register
 
-NumClasses = Annotated[int, Limits(ge=1, le=10_000)]
 PARTS = ("backbone", "neck", "head")
 
 
-@tool
-def backbone_neck_head(num_classes: NumClasses = 10, freeze_backbone: bool = True) -> ToolOutput:
-    """Backbone, neck and head: build a tiny CNN (conv backbone, 1x1-conv neck, GAP + linear head), count total and trainable parameters with the backbone frozen and unfrozen, and trace a 1x3x32x32 input through it.
+class BackboneArgs(Args):
+    num_classes: int = arg(10, "number of classes", "类别数", "Output classes of the head.", ge=1, le=10_000)
+    freeze_backbone: bool = arg(True, "backbone frozen", "冻结 backbone", "Which setting to highlight; both are reported.")
 
-    Args:
-        num_classes: Number of output classes of the head (1 to 10000).
-        freeze_backbone: Which setting to highlight: true for a frozen backbone (only neck and head train), false for full fine-tuning. Both are always reported.
-    """
+
+def _model(num_classes: int):
     from collections import OrderedDict
 
-    import torch
     from torch import nn
 
-    model = nn.Sequential(OrderedDict(
+    return nn.Sequential(OrderedDict(
         backbone=nn.Sequential(
             nn.Conv2d(3, 16, kernel_size=3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
             nn.Conv2d(16, 32, kernel_size=3, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
@@ -30,16 +27,21 @@ def backbone_neck_head(num_classes: NumClasses = 10, freeze_backbone: bool = Tru
         head=nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, num_classes)),
     )).eval()
 
+
+def run(a: BackboneArgs) -> ToolOutput:
+    import torch
+
+    with torch.device("meta"):  # meta: counts and shapes without memory and without the global RNG
+        model = _model(a.num_classes)
+
     def trainable() -> int:
         return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
     trainable_unfrozen = trainable()
     model.backbone.requires_grad_(False)
     trainable_frozen = trainable()
-    model.backbone.requires_grad_(not freeze_backbone)
-
     shapes = {"input": [1, 3, 32, 32]}
-    x = torch.randn(*shapes["input"])
+    x = torch.empty(*shapes["input"], device="meta")
     for name in PARTS:
         x = getattr(model, name)(x)
         shapes[name] = list(x.shape)
@@ -51,12 +53,13 @@ def backbone_neck_head(num_classes: NumClasses = 10, freeze_backbone: bool = Tru
         "shapes": shapes,
         "output_shape": shapes["head"],
     }
-    return ToolOutput(
-        summary=_summary(values, freeze_backbone),
-        values=values,
-        code=_code(num_classes),
-        figure_png=_figure(values, freeze_backbone),
-    )
+    trainable_now = values["trainable_frozen" if a.freeze_backbone else "trainable_unfrozen"]
+    headline = {"en": f"{num(trainable_now)} of {num(values['total_parameters'])} parameters are trainable "
+                      f"{'with the backbone frozen' if a.freeze_backbone else 'when the backbone is fine-tuned too'}.",
+                "zh": f"{'冻结 backbone 时' if a.freeze_backbone else '不冻结 backbone（全量微调）时'}，"
+                      f"{num(values['total_parameters'])} 个参数中有 {num(trainable_now)} 个可训练。"}
+    return ToolOutput(headline, _summary(values, a.freeze_backbone), values, _code(a.num_classes),
+                      _figure(values, a.freeze_backbone))
 
 
 def _summary(v: dict, frozen: bool) -> dict[str, str]:
@@ -134,3 +137,27 @@ def _figure(v: dict, frozen: bool) -> bytes:
     ax.set_title("parameters by part (selected setting outlined)")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return to_png(fig)
+
+
+def read(text: str) -> dict:
+    found: dict = {}
+    if n := (rd.after(text, r"num_classes|classes|类别数量?|类别|分类数", 8) or rd.before(text, r"classes|-?class\b|类别?|分类|categories", 3)):
+        found["num_classes"] = n.as_int()
+    if re.search(r"unfreez|unfrozen|not\s+(?:be\s+)?frozen|don'?t\s+freeze|do\s+not\s+freeze|without\s+freezing|解冻|不冻结|不冻|全量微调|full(?:y)?\s+fine-?tun", text):
+        found["freeze_backbone"] = False
+    elif re.search(r"freez|frozen|冻结|冻住|固定\s*(?:backbone|骨干|主干)", text):
+        found["freeze_backbone"] = True
+    return found
+
+
+TOOL = register(Tool(
+    name="backbone_neck_head",
+    label=("trainable parameters with a frozen backbone (demo model)", "冻结 backbone 后的可训练参数（示例模型）"),
+    description="A tiny CNN (conv backbone, 1x1-conv neck, GAP + linear head): total and trainable parameters with the "
+                "backbone frozen and unfrozen, and the shapes of a 1x3x32x32 input through it.",
+    args=BackboneArgs,
+    run=run,
+    triggers=r"backbone|骨干|主干网络|\bneck\b|颈部|检测头|分类头|冻结|freez|frozen|解冻",
+    hints=(r"\bhead\b|头", r"参数量|参数|param", r"微调|fine-?tun"),
+    read=read,
+))

@@ -1,131 +1,102 @@
-"""embedding_similarity tool: an nn.Embedding lookup and the pairwise cosine similarity of vectors, as a heatmap."""
-from typing import Annotated
+"""embedding calculator: nn.Embedding table size and lookup output shape, by formula (no table is allocated)."""
+from __future__ import annotations
 
-from glossarian.tools.figures import new_figure, to_png
-from glossarian.tools.registry import Limits, ToolOutput, fmt_list, r4_all, require, tool
+import math
+import re
 
-Component = Annotated[float, Limits(ge=-1e6, le=1e6)]
-Vector = Annotated[list[Component], Limits(min_items=1, max_items=1024)]
-Vectors = Annotated[list[Vector], Limits(min_items=1, max_items=32)]
-VocabSize = Annotated[int, Limits(ge=1, le=100_000)]
-EmbeddingDim = Annotated[int, Limits(ge=1, le=1024)]
-TokenId = Annotated[int, Limits(ge=0, le=99_999)]
-TokenIds = Annotated[list[TokenId], Limits(min_items=1, max_items=32)]
-MAX_TABLE = 10_000_000  # 40 MB of float32 weights
+from glossarian.tools import reading as rd
+from glossarian.tools.registry import Args, Tool, ToolOutput, arg, num, register, shape
 
 
-@tool
-def embedding_similarity(
-    vectors: Vectors | None = None,
-    num_embeddings: VocabSize = 10,
-    embedding_dim: EmbeddingDim = 4,
-    token_ids: TokenIds = [1, 2, 3],
-) -> ToolOutput:
-    """Embedding lookup and cosine similarity: look up token_ids in a seeded nn.Embedding(num_embeddings, embedding_dim) and compute the pairwise cosine-similarity matrix of the given vectors (or, without vectors, of the looked-up rows).
+class EmbeddingArgs(Args):
+    num_embeddings: int = arg(10000, "vocabulary size", "词表大小", "Rows of the table (vocabulary size).", ge=1, le=10**9)
+    embedding_dim: int = arg(256, "embedding dimension", "向量维度", "Length of each embedding vector.", ge=1, le=10**6)
+    input_shape: list[int] = arg([4, 32], "shape of the token ids", "输入 id 的形状", "Shape of the LongTensor of token ids, "
+                                 "e.g. [batch, sequence].", min_length=1, max_length=6)
 
-    Args:
-        vectors: Optional vectors to compare (1 to 32 vectors of equal length, at most 1024 numbers each); null compares the looked-up embedding rows instead.
-        num_embeddings: Vocabulary size, the number of rows in the table (1 to 100000).
-        embedding_dim: Length of each embedding vector (1 to 1024).
-        token_ids: Token ids to look up (1 to 32 ids, each from 0 to num_embeddings - 1).
-    """
-    require(
-        num_embeddings * embedding_dim <= MAX_TABLE,
-        f"an embedding table of {num_embeddings:,} × {embedding_dim:,} has {num_embeddings * embedding_dim:,} weights; at most {MAX_TABLE:,} are allowed.",
-        "Use a smaller vocabulary or dimension, e.g. num_embeddings=10, embedding_dim=4.",
-    )
-    bad = [i for i in token_ids if i >= num_embeddings]
-    require(
-        not bad,
-        f"token id {bad[0] if bad else ''} is out of range for num_embeddings = {num_embeddings}: ids must be between 0 and {num_embeddings - 1}.",
-        "Use ids smaller than num_embeddings, or raise num_embeddings.",
-    )
-    if vectors is not None:
-        lengths = sorted({len(v) for v in vectors})
-        require(
-            len(lengths) == 1,
-            f"vectors have different lengths {lengths}; cosine similarity needs vectors of one length.",
-            "Give every vector the same number of components, e.g. [[1, 0], [0, 1], [1, 1]].",
-        )
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
 
-    table = nn.Embedding(num_embeddings, embedding_dim)
-    rows = table(torch.tensor(token_ids))
-    compared = torch.tensor(vectors) if vectors is not None else rows
-    similarity = F.cosine_similarity(compared[:, None, :], compared[None, :, :], dim=-1)
-    values = {
-        "embedding_rows": r4_all(rows.tolist()),
-        "similarity_of": "vectors" if vectors is not None else "embedding_rows",
-        "similarity": r4_all(similarity.tolist()),
+def run(a: EmbeddingArgs) -> ToolOutput:
+    params = a.num_embeddings * a.embedding_dim
+    out = list(a.input_shape) + [a.embedding_dim]
+    mib = params * 4 / 2**20
+    values = {"parameters": params, "weight_shape": [a.num_embeddings, a.embedding_dim], "input_shape": list(a.input_shape),
+              "output_shape": out, "lookups": math.prod(a.input_shape), "float32_mib": round(mib, 2)}
+    layer = f"nn.Embedding({a.num_embeddings}, {a.embedding_dim})"
+    headline = {"en": f"Output shape {shape(out)}; {layer} has {num(params)} parameters.",
+                "zh": f"输出形状为 {shape(out)}；{layer} 的参数量为 {num(params)}。"}
+    summary = {
+        "en": f"A lookup replaces every token id by its row, so an id tensor of shape {shape(a.input_shape)} becomes "
+              f"{shape(out)} (one {a.embedding_dim}-dim vector per id, {num(values['lookups'])} lookups). The table is "
+              f"{num(a.num_embeddings)} × {num(a.embedding_dim)} = {num(params)} weights, {mib:,.1f} MiB in float32.",
+        "zh": f"查表把每个 token id 换成表中对应的一行，所以形状 {shape(a.input_shape)} 的 id 张量变成 {shape(out)}"
+              f"（每个 id 一个 {a.embedding_dim} 维向量，共 {num(values['lookups'])} 次查表）。嵌入表为 "
+              f"{num(a.num_embeddings)} × {num(a.embedding_dim)} = {num(params)} 个权重，float32 约 {mib:,.1f} MiB。",
     }
-    labels = [f"v{i}" for i in range(len(vectors))] if vectors is not None else [f"id {i}" for i in token_ids]
-    return ToolOutput(
-        summary=_summary(num_embeddings, embedding_dim, token_ids, labels, values),
-        values=values,
-        code=_code(vectors, num_embeddings, embedding_dim, token_ids),
-        figure_png=_figure(values["similarity"], labels),
-    )
+    return ToolOutput(headline, summary, values, _code(a))
 
 
-def _summary(vocab: int, dim: int, ids: list[int], labels: list[str], v: dict) -> dict[str, str]:
-    rows = "1 row" if len(ids) == 1 else f"{len(ids)} rows"
-    en = f"nn.Embedding({vocab}, {dim}) maps token ids {fmt_list(ids)} to {rows} of length {dim} (a table lookup, shape {len(ids)}×{dim})."
-    zh = f"nn.Embedding({vocab}, {dim}) 把 token id {fmt_list(ids)} 查表映射为 {len(ids)} 个长度为 {dim} 的向量（形状 {len(ids)}×{dim}）。"
-    sim = v["similarity"]
-    pairs = [(sim[i][j], i, j) for i in range(len(sim)) for j in range(i + 1, len(sim))]
-    what_en = "the given vectors" if v["similarity_of"] == "vectors" else "these rows"
-    what_zh = "给定向量" if v["similarity_of"] == "vectors" else "这些行向量"
-    if pairs:
-        top, bottom = max(pairs), min(pairs)
-        en += (
-            f" Cosine similarity of {what_en}: most similar {labels[top[1]]} and {labels[top[2]]} ({top[0]:.4f}), "
-            f"least similar {labels[bottom[1]]} and {labels[bottom[2]]} ({bottom[0]:.4f}); 1 means the same direction, 0 orthogonal, -1 opposite."
-        )
-        zh += (
-            f"{what_zh}的余弦相似度：最相似的是 {labels[top[1]]} 与 {labels[top[2]]}（{top[0]:.4f}），"
-            f"最不相似的是 {labels[bottom[1]]} 与 {labels[bottom[2]]}（{bottom[0]:.4f}）；1 表示方向相同，0 表示正交，-1 表示相反。"
-        )
-    else:
-        en += " With a single vector the similarity matrix is just [[1]]; give two or more to compare."
-        zh += "只有一个向量时相似度矩阵就是 [[1]]；给两个以上才能比较。"
-    return {"en": en, "zh": zh}
-
-
-def _code(vectors: list[list[float]] | None, vocab: int, dim: int, ids: list[int]) -> str:
-    compared = f"torch.tensor({vectors!r})" if vectors is not None else "rows"
+def _code(a: EmbeddingArgs) -> str:
     return f"""import torch
-import torch.nn.functional as F
 from torch import nn
 
-torch.manual_seed(0)
-table = nn.Embedding({vocab}, {dim})
-with torch.no_grad():
-    rows = table(torch.tensor({ids!r}))  # row i of the table for each id
-    compared = {compared}
-    similarity = F.cosine_similarity(compared[:, None, :], compared[None, :, :], dim=-1)
-print(rows)
-print(similarity)
+table = nn.Embedding({a.num_embeddings}, {a.embedding_dim}, device="meta")  # meta: shapes only, no memory
+ids = torch.zeros({", ".join(map(str, a.input_shape))}, dtype=torch.long, device="meta")
+y = table(ids)
 values = {{
-    "embedding_rows": rows.tolist(),
-    "similarity_of": {"vectors" if vectors is not None else "embedding_rows"!r},
-    "similarity": similarity.tolist(),
+    "parameters": table.weight.numel(),
+    "weight_shape": list(table.weight.shape),
+    "input_shape": list(ids.shape),
+    "output_shape": list(y.shape),
+    "lookups": ids.numel(),
+    "float32_mib": round(table.weight.numel() * 4 / 2**20, 2),
 }}
+print(values)
 """
 
 
-def _figure(similarity: list[list[float]], labels: list[str]) -> bytes:
-    n = len(similarity)
-    fig, ax = new_figure(4.8, 4.0)
-    image = ax.imshow(similarity, cmap="coolwarm", vmin=-1, vmax=1)
-    fig.colorbar(image, ax=ax, shrink=0.8)
-    ticks = range(n) if n <= 16 else range(0, n, 4)
-    ax.set_xticks(list(ticks), [labels[i] for i in ticks], rotation=45, fontsize=8)
-    ax.set_yticks(list(ticks), [labels[i] for i in ticks], fontsize=8)
-    if n <= 8:
-        for i in range(n):
-            for j in range(n):
-                ax.text(j, i, f"{similarity[i][j]:.2f}", ha="center", va="center", fontsize=8)
-    ax.set_title("cosine similarity")
-    return to_png(fig)
+VOCAB = r"num_embeddings|vocab(?:ulary)?(?:[\s_]*size)?|词表(?:大小)?|词汇表?(?:大小)?|词典(?:大小)?"
+DIM = r"embedding[_\s]*dim\w*|d_model|hidden(?:[\s_]*size)?|dim(?:ension)?s?\b|维度|维数|向量维度"
+
+
+def read(text: str) -> dict:
+    found: dict = {}
+    written = rd.call_args(text, "embedding")
+    if written:
+        pos, kw, span = written
+        for key, value in zip(("num_embeddings", "embedding_dim"), pos):
+            found[key] = value
+        text = rd.blank(text, *span)
+    if "num_embeddings" not in found and (n := rd.keyed(text, VOCAB, 10)):
+        found["num_embeddings"] = n.as_int()
+        text = rd.blank(text, n.start, n.end)
+    if "embedding_dim" not in found:
+        n = rd.before(text, r"维(?!度)|-?dim(?:ension(?:al)?)?s?\b|-d\b", 1) or rd.after(text, DIM, 8)
+        if n:
+            found["embedding_dim"] = n.as_int()
+            text = rd.blank(text, n.start, n.end)
+    if m := re.search(r"(?:token[\s_]*ids?|\bids?\b|索引|下标|词\s*id)\s*(?:=|:|为|是|of)?\s*\[([^\[\]]{1,400})\]", text):
+        found["input_shape"] = [len(rd.numbers(m.group(1)))]
+        return found
+    for dims in rd.shapes(text, min_dims=1):
+        found["input_shape"] = dims
+        return found
+    batch = rd.keyed(text, rd.BATCH + r"|sentences?|句子?|个样本|samples?|sequences?(?!\s*len)", 10)
+    seq = rd.keyed(text, r"seq(?:uence)?(?:[\s_]*len(?:gth)?)|序列长度|长度|tokens?|个\s*token|个词|words", 10)
+    if seq and batch and (seq.start, seq.end) != (batch.start, batch.end):
+        found["input_shape"] = [batch.as_int(), seq.as_int()]
+    elif seq:
+        found["input_shape"] = [1, seq.as_int()]
+    return found
+
+
+TOOL = register(Tool(
+    name="embedding",
+    label=("embedding table size and lookup shape", "嵌入表参数量与查表输出形状"),
+    description="nn.Embedding(num_embeddings, embedding_dim): parameter count and the output shape of a lookup "
+                "(input ids of any shape, e.g. batch × sequence), by formula.",
+    args=EmbeddingArgs,
+    run=run,
+    triggers=r"nn\.embedding|embedding|嵌入|词向量|查表|lookup",
+    hints=(r"vocab|词表|词汇", r"参数|param", r"形状|shape|输出|output", r"dim|维"),
+    read=read,
+))

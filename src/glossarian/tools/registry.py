@@ -1,36 +1,49 @@
-"""Tool registry: `@tool` turns a typed function into a Tool with a derived JSON schema; run_tool validates and runs it."""
-import copy
-import inspect
+"""Tool registry: one Tool per calculator file (function + pydantic arguments + routing phrases); run_tool runs it safely."""
+from __future__ import annotations
+
 import math
-import reprlib
 import threading
 import time
-import types
-import typing
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Callable, Literal, Union
+from typing import Any, Callable
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from glossarian.errors import ToolError
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Bounds attached with `Annotated[...]`: on numbers (ge/gt/le) or on list lengths (min_items/max_items).
+class Refused(ToolError):
+    """A tool refused its arguments; it carries the message in both languages (the answer's language is shown)."""
 
-    They are enforced by run_tool and also written into the schema, so an LLM sees them too.
-    """
+    def __init__(self, en: str, zh: str, hint_en: str, hint_zh: str):
+        super().__init__(en, hint_en)
+        self.zh, self.hint_zh = zh, hint_zh
 
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    min_items: int | None = None
-    max_items: int | None = None
+    def text(self, lang: str) -> str:
+        return f"{self.zh}——{self.hint_zh}" if lang == "zh" else f"{self.message} — {self.hint}"
+
+
+def refuse(en: str, zh: str, hint_en: str, hint_zh: str) -> Refused:
+    return Refused(en, zh, hint_en, hint_zh)
+
+
+class Args(BaseModel):
+    """Base of every tool's arguments: strict types, no unknown names, no NaN or infinity (one walk: schema and checks)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+
+def arg(default: Any, en: str, zh: str, description: str, quiet: bool = False, **bounds: Any) -> Any:
+    """A tool argument: `en`/`zh` label it in answers, `description` is for the schema, `quiet` means a missing
+    value is a convention not worth an "assumed" note (stride 1, no dilation)."""
+    return Field(default, title=en, description=description, json_schema_extra={"zh": zh, "quiet": quiet}, **bounds)
 
 
 @dataclass
 class ToolOutput:
-    """What a tool function returns; run_tool adds the name, arguments and timing."""
+    """What a calculator returns: the headline (the number asked for), an explanation, JSON values, a snippet, a figure."""
 
+    headline: dict[str, str]
     summary: dict[str, str]
     values: dict
     code: str
@@ -39,10 +52,11 @@ class ToolOutput:
 
 @dataclass
 class ToolResult:
-    """One finished run: the arguments that actually ran, a zh/en summary, JSON-safe values, a snippet, a figure."""
+    """One finished run: the arguments that ran, what it says in zh/en, JSON-safe values, a snippet and a figure."""
 
     name: str
     arguments: dict
+    headline: dict[str, str]
     summary: dict[str, str]
     values: dict
     code: str
@@ -53,6 +67,7 @@ class ToolResult:
         return {
             "name": self.name,
             "arguments": self.arguments,
+            "headline": self.headline,
             "summary": self.summary,
             "values": self.values,
             "code": self.code,
@@ -63,7 +78,7 @@ class ToolResult:
 
 @dataclass
 class ToolCall:
-    """A tool call proposed by the router; `defaulted` names the arguments it filled from the defaults."""
+    """A call proposed by the router; `defaulted` names the arguments the question did not give."""
 
     name: str
     arguments: dict
@@ -73,370 +88,177 @@ class ToolCall:
 @dataclass(frozen=True)
 class Param:
     name: str
-    annotation: Any
-    default: Any  # inspect.Parameter.empty when required
-    description: str
-
-    @property
-    def required(self) -> bool:
-        return self.default is inspect.Parameter.empty
+    label_en: str
+    label_zh: str
+    default: Any
+    quiet: bool
 
 
 @dataclass(frozen=True)
 class Tool:
+    """Everything about one calculator. `triggers` names the topic (a regex), `hints` support it (one point each),
+    `read(text)` pulls the arguments a question gives (text is NFKC-normalised and lower-cased); it may add
+    "_assumed": {name: value} for demo values it picks itself, which the answer then reports as assumed, and
+    "_irrelevant": [names] whose defaults do not touch the figure asked for (not worth an "assumed" note)."""
+
     name: str
+    label: tuple[str, str]  # (en, zh) short names, for "what can you compute"
     description: str
-    schema: dict
-    fn: Callable[..., ToolOutput]
-    params: tuple[Param, ...]
+    args: type[Args]
+    run: Callable[[Any], ToolOutput]
+    triggers: str
+    read: Callable[[str], dict]
+    hints: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        out = []
+        for name, info in self.args.model_fields.items():
+            extra = info.json_schema_extra or {}
+            out.append(Param(name, info.title or name, extra.get("zh", name), info.default, bool(extra.get("quiet"))))
+        return tuple(out)
 
     def defaults(self) -> dict:
-        """A fresh copy each time, so callers may change the lists they get."""
-        return {p.name: copy.deepcopy(p.default) for p in self.params if not p.required}
+        return self.args().model_dump(mode="json")
+
+    @property
+    def schema(self) -> dict:
+        parameters = self.args.model_json_schema()
+        parameters.pop("title", None)
+        for prop in parameters.get("properties", {}).values():
+            for key in ("zh", "quiet", "title"):
+                prop.pop(key, None)
+        parameters["additionalProperties"] = False
+        return {"type": "function", "function": {"name": self.name, "description": self.description,
+                                                  "parameters": parameters}}
 
 
 _REGISTRY: dict[str, Tool] = {}
+_ALIASES: dict[str, str] = {}
 
 
-def _short(value: Any) -> str:
-    """repr() for messages, cut short so a 10-million-item argument cannot flood an error."""
-    shortener = reprlib.Repr()  # keyword arguments to Repr() only exist from Python 3.12
-    shortener.maxstring, shortener.maxlist, shortener.maxother, shortener.maxdict = 40, 6, 40, 4
-    return shortener.repr(value)
+def register(tool_: Tool) -> Tool:
+    for name in (tool_.name, *tool_.aliases):
+        if name in _REGISTRY or name in _ALIASES:
+            raise ValueError(f"tool name {name} is registered twice")
+    _REGISTRY[tool_.name] = tool_
+    _ALIASES.update({a: tool_.name for a in tool_.aliases})
+    return tool_
 
 
-# ---------------------------------------------------------------- docstrings and schema
-
-
-def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
-    """First paragraph becomes the description; an `Args:` section gives per-parameter text."""
-    lines = inspect.cleandoc(doc or "").splitlines()
-    paragraph: list[str] = []
-    for line in lines:
-        if not line.strip():
-            break
-        paragraph.append(line.strip())
-    described: dict[str, str] = {}
-    in_args, current = False, None
-    for line in lines:
-        stripped = line.strip()
-        if stripped == "Args:":
-            in_args = True
-            continue
-        if not in_args:
-            continue
-        if stripped and not line.startswith(" "):  # the next section starts at column 0
-            break
-        if line.startswith("    ") and not line.startswith("        ") and ":" in stripped:
-            current, text = stripped.split(":", 1)
-            current = current.split("(")[0].strip()
-            described[current] = text.strip()
-        elif current and stripped:
-            described[current] += " " + stripped
-    return " ".join(paragraph), described
-
-
-def _unwrap(annotation: Any) -> tuple[Any, Limits | None]:
-    if typing.get_origin(annotation) is Annotated:
-        base, *extra = typing.get_args(annotation)
-        limits = next((e for e in extra if isinstance(e, Limits)), None)
-        return base, limits
-    return annotation, None
-
-
-def _optional_inner(annotation: Any) -> Any | None:
-    """For `X | None` return X, else None."""
-    if typing.get_origin(annotation) in (Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1 and len(typing.get_args(annotation)) == 2:
-            return args[0]
-    return None
-
-
-def _json_schema(annotation: Any) -> dict:
-    base, limits = _unwrap(annotation)
-    inner = _optional_inner(base)
-    if inner is not None:
-        schema = _json_schema(inner)
-        schema["type"] = [schema["type"], "null"]
-        return schema
-    origin = typing.get_origin(base)
-    if base is bool:
-        schema: dict = {"type": "boolean"}
-    elif base is int:
-        schema = {"type": "integer"}
-    elif base is float:
-        schema = {"type": "number"}
-    elif base is str:
-        schema = {"type": "string"}
-    elif origin is Literal:
-        schema = {"type": "string", "enum": list(typing.get_args(base))}
-    elif origin is list:
-        (item,) = typing.get_args(base)
-        schema = {"type": "array", "items": _json_schema(item)}
-    else:
-        raise TypeError(f"unsupported tool parameter type: {annotation!r}")
-    if limits:
-        if schema["type"] == "array":
-            if limits.min_items is not None:
-                schema["minItems"] = limits.min_items
-            if limits.max_items is not None:
-                schema["maxItems"] = limits.max_items
-        else:
-            if limits.ge is not None:
-                schema["minimum"] = limits.ge
-            if limits.gt is not None:
-                schema["exclusiveMinimum"] = limits.gt
-            if limits.le is not None:
-                schema["maximum"] = limits.le
-    return schema
-
-
-def tool(fn: Callable[..., ToolOutput]) -> Callable[..., ToolOutput]:
-    """Register a plain typed function as a tool; its schema comes from the signature and docstring."""
-    description, described = _parse_docstring(fn.__doc__ or "")
-    if not description:
-        raise TypeError(f"tool {fn.__name__} needs a docstring: its first paragraph is the description")
-    hints = typing.get_type_hints(fn, include_extras=True)
-    params: list[Param] = []
-    properties: dict[str, dict] = {}
-    required: list[str] = []
-    for p in inspect.signature(fn).parameters.values():
-        if p.name not in hints:
-            raise TypeError(f"tool {fn.__name__}: parameter {p.name} needs a type hint")
-        if p.name not in described:
-            raise TypeError(f"tool {fn.__name__}: parameter {p.name} needs a line in the docstring's Args: section")
-        param = Param(p.name, hints[p.name], p.default, described[p.name])
-        params.append(param)
-        prop = _json_schema(param.annotation)
-        prop["description"] = param.description
-        if param.required:
-            required.append(p.name)
-        else:
-            prop["default"] = param.default
-        properties[p.name] = prop
-    schema = {
-        "type": "function",
-        "function": {
-            "name": fn.__name__,
-            "description": description,
-            "parameters": {
-                "type": "object",
-                "properties": properties,
-                "required": required,
-                "additionalProperties": False,
-            },
-        },
-    }
-    if fn.__name__ in _REGISTRY:
-        raise ValueError(f"tool {fn.__name__} is registered twice")
-    _REGISTRY[fn.__name__] = Tool(fn.__name__, description, schema, fn, tuple(params))
-    return fn
-
-
-def list_tools() -> list["Tool"]:
+def list_tools() -> list[Tool]:
     return list(_REGISTRY.values())
 
 
-def tool_names() -> list[str]:
-    return list(_REGISTRY)
+def tool_names(aliases: bool = True) -> list[str]:
+    """Every name a corpus `demo:` or a caller may use; older names stay valid as aliases."""
+    return list(_REGISTRY) + (list(_ALIASES) if aliases else [])
 
 
 def get_tool(name: str) -> Tool:
-    if isinstance(name, str) and name in _REGISTRY:
-        return _REGISTRY[name]
-    raise ToolError(
-        f"Unknown tool {_short(name)}.",
-        f"Use one of: {', '.join(_REGISTRY)}.",
-    )
+    if isinstance(name, str):
+        name = _ALIASES.get(name, name)
+        if name in _REGISTRY:
+            return _REGISTRY[name]
+    shown = repr(name)[:40]
+    raise refuse(f"Unknown tool {shown}.", f"没有名为 {shown} 的计算工具。",
+                 f"Use one of: {', '.join(_REGISTRY)}.", f"可用的有：{', '.join(_REGISTRY)}。")
 
 
 # ---------------------------------------------------------------- validation
 
-
-def _range_text(limits: Limits) -> str:
-    low = f"> {_num(limits.gt)}" if limits.gt is not None else f"≥ {_num(limits.ge)}" if limits.ge is not None else ""
-    high = f"≤ {_num(limits.le)}" if limits.le is not None else ""
-    if limits.ge is not None and high:
-        return f"between {_num(limits.ge)} and {_num(limits.le)}"
-    return " and ".join(t for t in (low, high) if t)
-
-
-def _num(x: float) -> str:
-    return f"{x:g}" if isinstance(x, float) else str(x)
-
-
-def _refuse(where: str, value: Any, problem: str, hint: str) -> ToolError:
-    return ToolError(f"{where} = {_short(value)} {problem}.", hint)
+_LIMITS = {
+    "less_than_equal": ("must be at most {le}", "不能大于 {le}"),
+    "less_than": ("must be less than {lt}", "必须小于 {lt}"),
+    "greater_than_equal": ("must be at least {ge}", "不能小于 {ge}"),
+    "greater_than": ("must be greater than {gt}", "必须大于 {gt}"),
+    "too_long": ("has too many items (at most {max_length})", "项数太多（最多 {max_length} 项）"),
+    "too_short": ("has too few items (at least {min_length})", "项数太少（至少 {min_length} 项）"),
+    "finite_number": ("is not a finite number", "不是有限的数"),
+    "extra_forbidden": ("is not an argument of this tool", "不是这个工具的参数"),
+    "literal_error": ("must be one of {expected}", "只能取 {expected}"),
+}
 
 
-def _check(value: Any, annotation: Any, where: str, example: Any) -> Any:
-    """Return the normalised value or raise ToolError naming `where` (e.g. "logits[3]")."""
-    base, limits = _unwrap(annotation)
-    inner = _optional_inner(base)
-    if inner is not None:
-        return None if value is None else _check(value, inner, where, example)
-    origin = typing.get_origin(base)
-    hint = f"Example of a valid value: {_short(example)}." if example is not inspect.Parameter.empty else ""
-    if base is bool:
-        if not isinstance(value, bool):
-            raise _refuse(where, value, f"is {_kind(value)}, expected true or false", hint or "Pass true or false.")
-        return value
-    if base in (int, float):
-        expected = "an integer" if base is int else "a number"
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _refuse(where, value, f"is {_kind(value)}, expected {expected}", hint or f"Pass {expected}.")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise _refuse(where, value, "is not a finite number", "NaN and infinity cannot be computed with; pass an ordinary number.")
-        if base is int:
-            if isinstance(value, float) and not value.is_integer():
-                raise _refuse(where, value, "is not a whole number", hint or "Pass an integer.")
-            value = int(value)
-        elif abs(value) > 1e300:  # also keeps float() from overflowing on huge Python ints
-            raise _refuse(where, value, "is far too large", hint or "Pass an ordinary number.")
-        else:
-            value = float(value)
-        if limits and not (
-            (limits.ge is None or value >= limits.ge)
-            and (limits.gt is None or value > limits.gt)
-            and (limits.le is None or value <= limits.le)
-        ):
-            eg = f", e.g. {_short(example)}" if example is not inspect.Parameter.empty else ""
-            raise _refuse(where, value, f"is out of range: it must be {_range_text(limits)}", f"Use a value {_range_text(limits)}{eg}.")
-        return value
-    if base is str or origin is Literal:
-        choices = typing.get_args(base) if origin is Literal else ()
-        if not isinstance(value, str):
-            raise _refuse(where, value, f"is {_kind(value)}, expected a string", f"Use one of: {', '.join(choices)}." if choices else hint)
-        if choices and value not in choices:
-            raise _refuse(where, value, "is not a valid choice", f"Use one of: {', '.join(choices)}.")
-        return value
-    if origin is list:
-        if not isinstance(value, (list, tuple)):
-            raise _refuse(where, value, f"is {_kind(value)}, expected a list", hint or "Pass a list.")
-        # Lengths are checked before any element so a 10-million-item list is refused at once.
-        if limits and limits.max_items is not None and len(value) > limits.max_items:
-            raise ToolError(
-                f"{where} has {len(value):,} items; at most {limits.max_items} are allowed.",
-                f"Pass a shorter list (1 to {limits.max_items} items).",
-            )
-        if limits and limits.min_items is not None and len(value) < limits.min_items:
-            raise ToolError(
-                f"{where} has {len(value)} items; at least {limits.min_items} are needed.",
-                hint or f"Pass at least {limits.min_items} items.",
-            )
-        (item,) = typing.get_args(base)
-        item_example = example[0] if isinstance(example, list) and example else inspect.Parameter.empty
-        return [_check(v, item, f"{where}[{i}]", item_example) for i, v in enumerate(value)]
-    raise TypeError(f"unsupported annotation {annotation!r}")  # a registration bug, not user input
+def _refusal(tool_: Tool, error: ValidationError) -> Refused:
+    first = error.errors(include_url=False)[0]
+    loc = first["loc"]
+    where = (str(loc[0]) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])) if loc else "arguments"
+    if first["type"] != "extra_forbidden" and "input" in first and not isinstance(first["input"], (dict, list)):
+        where += f" = {first['input']!r:.40}"
+    ctx = {k: (f"{v:g}" if isinstance(v, float) else v) for k, v in (first.get("ctx") or {}).items()}
+    en, zh = _LIMITS.get(first["type"], ("has the wrong type ({msg})", "类型不对（{msg}）"))
+    msg = first.get("msg", "")
+    fields = tool_.args.model_fields
+    name = str(first["loc"][0]) if first["loc"] else ""
+    label_zh = (fields[name].json_schema_extra or {}).get("zh", name) if name in fields else where
+    return refuse(f"{where} {en.format(msg=msg, **ctx)}.", f"{label_zh}（{where}）{zh.format(msg=msg, **ctx)}。",
+                  f"Valid arguments: {', '.join(fields)}; see the tool's schema for the ranges.",
+                  "请换一个合理的取值再问一次。")
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", tuple: "a list", dict: "an object"}
-    return names.get(type(value), f"a {type(value).__name__}")
-
-
-def validate(tool_: Tool, arguments: Any) -> dict:
-    """Check types, names and bounds; return the arguments with defaults filled and types normalised."""
+def validate(tool_: Tool, arguments: Any) -> Args:
     if arguments is None:
         arguments = {}
     if not isinstance(arguments, dict):
-        raise ToolError(
-            f"Arguments for {tool_.name} must be an object of name -> value, not {_kind(arguments)}.",
-            f"Pass e.g. {tool_.defaults()}.",
-        )
-    known = {p.name for p in tool_.params}
-    unknown = [k for k in arguments if k not in known]
-    if unknown:
-        raise ToolError(
-            f"Unknown argument {_short(unknown[0])} for {tool_.name}.",
-            f"Valid arguments: {', '.join(p.name for p in tool_.params)}.",
-        )
-    checked = {}
-    for p in tool_.params:
-        if p.name not in arguments:
-            if p.required:
-                raise ToolError(f"Missing argument {p.name!r} for {tool_.name}.", f"{p.name}: {p.description}")
-            checked[p.name] = copy.deepcopy(p.default)  # callers may mutate results; defaults must survive
-            continue
-        checked[p.name] = _check(arguments[p.name], p.annotation, p.name, p.default)
-    return checked
+        raise refuse(f"Arguments for {tool_.name} must be an object of name -> value.",
+                     f"{tool_.name} 的参数必须是“名称 -> 值”的对象。",
+                     f"Pass e.g. {tool_.defaults()}.", f"例如 {tool_.defaults()}。")
+    try:
+        return tool_.args.model_validate(arguments)
+    except ValidationError as exc:
+        raise _refusal(tool_, exc) from None
+    except (ValueError, TypeError) as exc:  # e.g. ints too large to convert
+        raise refuse(f"Arguments for {tool_.name} are not usable: {str(exc)[:80]}.", "参数无法使用。",
+                     "Pass ordinary numbers.", "请传普通的数值。") from None
 
 
 # ---------------------------------------------------------------- running
 
-_torch_ready = False
-# Seeding is process-global, so runs take turns: the same arguments always give the same numbers.
-_run_lock = threading.Lock()
-
-
-def _run_seeded(fn: Callable[..., ToolOutput], arguments: dict) -> ToolOutput:
-    global _torch_ready
-    import torch
-
-    with _run_lock:
-        if not _torch_ready:
-            torch.set_num_threads(1)  # predictable latency on small shared CPUs
-            _torch_ready = True
-        torch.manual_seed(0)
-        with torch.no_grad():  # grad mode is thread-local, so it is set inside the worker
-            return fn(**arguments)
-
 
 def run_tool(name: str, arguments: dict | None = None, timeout_s: float = 10.0) -> ToolResult:
-    """Validate and run a tool in a worker thread; every failure comes back as a ToolError."""
+    """Validate and run a tool in a worker thread; every failure comes back as a ToolError.
+
+    No lock and no process-global torch setting is involved: calculators that need random numbers use their own
+    seeded torch.Generator, so a run that overshoots its time limit holds nothing the next run needs.
+    """
     started = time.perf_counter()
     tool_ = get_tool(name)
     checked = validate(tool_, arguments)
     if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not 0 < timeout_s < math.inf:
-        raise ToolError(f"timeout_s = {_short(timeout_s)} must be a positive number of seconds.", "Use e.g. timeout_s=10.")
-
+        raise refuse(f"timeout_s = {timeout_s!r:.20} must be a positive number of seconds.", "timeout_s 必须是正数（秒）。",
+                     "Use e.g. timeout_s=10.", "例如 timeout_s=10。")
     box: dict[str, Any] = {}
 
     def work() -> None:
         try:
-            box["output"] = _run_seeded(tool_.fn, checked)
+            import torch
+
+            with torch.no_grad():  # grad mode is thread-local, so it is set inside the worker
+                box["output"] = tool_.run(checked)
         except BaseException as exc:  # reported to the caller below; nothing escapes the thread
             box["error"] = exc
 
-    # A daemon thread: if a run overshoots the limit we stop waiting, and it cannot block exit.
-    worker = threading.Thread(target=work, name=f"tool-{name}", daemon=True)
+    worker = threading.Thread(target=work, name=f"tool-{tool_.name}", daemon=True)
     worker.start()
     worker.join(timeout_s)
     if worker.is_alive():
-        raise ToolError(
-            f"{name} did not finish within {timeout_s:g} s.",
-            "Try smaller inputs (shorter lists, fewer steps, smaller shapes).",
-        )
+        raise refuse(f"{tool_.name} did not finish within {timeout_s:g} s.", f"{tool_.name} 没有在 {timeout_s:g} 秒内算完。",
+                     "Try smaller inputs (shorter lists, fewer steps, smaller shapes).", "请换小一点的输入（更短的列表、更少的步数）。")
     error = box.get("error")
     if isinstance(error, ToolError):
         raise error
     if error is not None:
-        raise ToolError(
-            f"{name} failed while running: {type(error).__name__}: {error}",
-            "This is a bug in the tool; please report it together with the arguments.",
-        ) from error
+        raise refuse(f"{tool_.name} failed while running: {type(error).__name__}: {error}", f"{tool_.name} 运行出错：{type(error).__name__}。",
+                     "This is a bug in the tool; please report it together with the arguments.", "这是工具的缺陷，请连同参数一起报告。") from error
     output: ToolOutput = box["output"]
-    return ToolResult(
-        name=name,
-        arguments=checked,
-        summary=output.summary,
-        values=output.values,
-        code=output.code,
-        figure_png=output.figure_png,
-        duration_ms=(time.perf_counter() - started) * 1000,
-    )
+    return ToolResult(name=tool_.name, arguments=checked.model_dump(mode="json"), headline=output.headline,
+                      summary=output.summary, values=output.values, code=output.code, figure_png=output.figure_png,
+                      duration_ms=(time.perf_counter() - started) * 1000)
 
 
-# ---------------------------------------------------------------- helpers for tool bodies
-
-
-def require(condition: bool, message: str, hint: str) -> None:
-    """A refusal a tool raises before doing any torch work (cross-argument checks)."""
-    if not condition:
-        raise ToolError(message, hint)
+# ---------------------------------------------------------------- helpers for calculator bodies
 
 
 def r4(x: float) -> float:
@@ -448,15 +270,36 @@ def r4(x: float) -> float:
 
 
 def r4_all(xs: Any) -> Any:
-    """r4 applied through nested lists (e.g. tensor.tolist())."""
     if isinstance(xs, (list, tuple)):
         return [r4_all(x) for x in xs]
     return r4(xs)
 
 
-def fmt_list(xs: list, spec: str = "g", limit: int = 8) -> str:
-    """Numbers for a summary sentence: "[1, 2, 3]"; long lists are cut as "[1, 2, 3, 4, 5, 6, …, 64]"."""
-    shown = [str(x) if isinstance(x, int) else format(x, spec) for x in xs]  # 1000000, not 1e+06
+def num(x: float) -> str:
+    """A number for prose: 1.5e-4 stays short, 0.2413 keeps 4 decimals, integers get thousands separators."""
+    if isinstance(x, int) and not isinstance(x, bool):
+        return f"{x:,}"
+    if x == 0:
+        return "0"
+    if abs(x) < 1e-3 or abs(x) >= 1e6:
+        mantissa, exponent = f"{x:.3e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return f"{x:.4f}".rstrip("0").rstrip(".") if abs(x - round(x)) > 1e-12 else f"{x:.0f}"
+
+
+def shape(dims: list[int] | tuple[int, ...]) -> str:
+    return f"({dims[0]},)" if len(dims) == 1 else "(" + ", ".join(str(d) for d in dims) + ")"
+
+
+def fmt_list(xs: list, spec: str = ".4f", limit: int = 8) -> str:
+    shown = [str(x) if isinstance(x, int) else format(x, spec) for x in xs]
     if len(shown) > limit:
         shown = shown[: limit - 2] + ["…", shown[-1]]
     return "[" + ", ".join(shown) + "]"
+
+
+def seeded(seed: int = 0):
+    """A private generator: random inputs without touching torch's global RNG."""
+    import torch
+
+    return torch.Generator().manual_seed(seed)

@@ -1,93 +1,65 @@
-"""softmax_temperature tool: softmax(logits / T) for several temperatures, as a table and a grouped bar chart."""
+"""softmax_temperature calculator: softmax(logits / T) for one or more temperatures, with a bar chart."""
+from __future__ import annotations
+
+import math
+import re
 from typing import Annotated
 
+from pydantic import Field
+
+from glossarian.tools import reading as rd
 from glossarian.tools.figures import new_figure, to_png
-from glossarian.tools.registry import Limits, ToolOutput, fmt_list, r4, r4_all, tool
+from glossarian.tools.registry import Args, Tool, ToolOutput, arg, fmt_list, r4, r4_all, register
 
-# Shared with cross_entropy.py. T >= 0.01 keeps logits / T finite in float32 for |logit| <= 1e4.
-Logit = Annotated[float, Limits(ge=-10_000, le=10_000)]
-Logits = Annotated[list[Logit], Limits(min_items=1, max_items=64)]
-Temperature = Annotated[float, Limits(ge=0.01, le=100)]
-Temperatures = Annotated[list[Temperature], Limits(min_items=1, max_items=16)]
-
-SHOWN = 4  # temperatures spelled out in the summary; the table has all of them
+DEMO_TEMPERATURES = [0.5, 1.0, 2.0]
+# T ≥ 0.01 keeps logits / T finite in float32 for |logit| ≤ 1e4.
+Logit = Annotated[float, Field(ge=-10_000, le=10_000)]
+Temperature = Annotated[float, Field(ge=0.01, le=100)]
 
 
-@tool
-def softmax_temperature(
-    logits: Logits = [1.0, 2.0, 3.0],
-    temperatures: Temperatures = [1.0, 2.0, 0.5],
-) -> ToolOutput:
-    """Softmax with temperature: compute softmax(logits / T) for each temperature T and show how a higher T flattens the distribution and a lower T sharpens it.
-
-    Args:
-        logits: The raw scores (1 to 64 numbers, each between -10000 and 10000).
-        temperatures: The temperatures to compare (1 to 16 values, each between 0.01 and 100).
-    """
-    import torch
-
-    z = torch.tensor(logits)
-    rows = []
-    for t in temperatures:
-        p = torch.softmax(z / t, dim=-1)
-        rows.append({"temperature": t, "probabilities": p.tolist(), "entropy": torch.special.entr(p).sum().item()})
-
-    values = {"rows": [{"temperature": r["temperature"], "probabilities": r4_all(r["probabilities"]), "entropy": r4(r["entropy"])} for r in rows]}
-    return ToolOutput(
-        summary=_summary(logits, values["rows"]),
-        values=values,
-        code=_code(logits, temperatures),
-        figure_png=_figure(values["rows"]),
-    )
+class SoftmaxArgs(Args):
+    logits: list[Logit] = arg([1.0, 2.0, 3.0], "logits", "logits", "Raw scores (1 to 64 numbers).", min_length=1, max_length=64)
+    temperatures: list[Temperature] = arg([1.0], "temperature", "温度", "Temperatures T (each 0.01 to 100).", min_length=1, max_length=16)
 
 
-def _summary(logits: list[float], rows: list[dict]) -> dict[str, str]:
-    many = len(logits) > 8  # long distributions: report only the top probability
-    listed_en = "; ".join(
-        f"T={r['temperature']:g} → " + (f"max {max(r['probabilities']):.4f}" if many else fmt_list(r["probabilities"], ".4f"))
-        for r in rows[:SHOWN]
-    )
-    listed_zh = "；".join(
-        f"T={r['temperature']:g} 时为 " + (f"最大 {max(r['probabilities']):.4f}" if many else fmt_list(r["probabilities"], ".4f"))
-        for r in rows[:SHOWN]
-    )
-    more_en = f" (and {len(rows) - SHOWN} more in the table)" if len(rows) > SHOWN else ""
-    more_zh = f"（另有 {len(rows) - SHOWN} 个温度见表）" if len(rows) > SHOWN else ""
-    en = f"softmax(logits / T) for logits {fmt_list(logits)}: {listed_en}{more_en}."
-    zh = f"logits {fmt_list(logits)} 除以温度 T 后做 softmax：{listed_zh}{more_zh}。"
-    hot = max(rows, key=lambda r: r["temperature"])
-    cold = min(rows, key=lambda r: r["temperature"])
-    if len(set(logits)) == 1:
-        en += " All logits are equal, so every temperature gives the same uniform distribution."
-        zh += "所有 logits 相等，任何温度下都是均匀分布。"
-    elif hot["temperature"] == cold["temperature"]:
-        en += " Pass several temperatures to see that a higher T flattens the distribution and a lower T sharpens it."
-        zh += "给出多个温度即可看到：温度越高分布越平坦，越低越尖锐。"
+def softmax(z: list[float], t: float) -> list[float]:
+    top = max(z)
+    e = [math.exp((x - top) / t) for x in z]
+    return [x / sum(e) for x in e]
+
+
+def run(a: SoftmaxArgs) -> ToolOutput:
+    rows = [{"temperature": t, "probabilities": r4_all(softmax(list(a.logits), t))} for t in a.temperatures]
+    for r in rows:
+        p = softmax(list(a.logits), r["temperature"])
+        r["entropy"] = r4(-sum(x * math.log(x) for x in p if x > 0))
+    many = len(a.logits) > 8
+
+    def probs(r: dict) -> str:
+        return f"max {max(r['probabilities']):.4f}" if many else fmt_list(r["probabilities"])
+
+    if len(rows) == 1 and rows[0]["temperature"] == 1:
+        headline = {"en": f"softmax({fmt_list(a.logits, 'g')}) = {probs(rows[0])}.", "zh": f"softmax({fmt_list(a.logits, 'g')}) = {probs(rows[0])}。"}
     else:
-        top_hot, top_cold = max(hot["probabilities"]), max(cold["probabilities"])
-        en += (
-            f" Higher T flattens the distribution and lower T sharpens it: the largest probability is "
-            f"{top_hot:.4f} at T={hot['temperature']:g} but {top_cold:.4f} at T={cold['temperature']:g}."
-        )
-        zh += (
-            f"温度越高分布越平坦、越低越尖锐：最大概率在 T={hot['temperature']:g} 时为 {top_hot:.4f}，"
-            f"在 T={cold['temperature']:g} 时为 {top_cold:.4f}。"
-        )
-    return {"en": en, "zh": zh}
+        headline = {"en": "; ".join(f"At T = {r['temperature']:g}: {probs(r)}" for r in rows[:4]) + ".",
+                    "zh": "；".join(f"T = {r['temperature']:g} 时为 {probs(r)}" for r in rows[:4]) + "。"}
+    summary = {"en": f"softmax(z / T) for logits {fmt_list(a.logits, 'g')}: a higher T flattens the distribution, a lower T sharpens it.",
+               "zh": f"logits {fmt_list(a.logits, 'g')} 除以温度 T 再做 softmax：温度越高分布越平坦，越低越尖锐。"}
+    if len(rows) > 1 and len(set(a.logits)) > 1:
+        hot, cold = max(rows, key=lambda r: r["temperature"]), min(rows, key=lambda r: r["temperature"])
+        summary["en"] += f" The largest probability is {max(hot['probabilities']):.4f} at T={hot['temperature']:g} but {max(cold['probabilities']):.4f} at T={cold['temperature']:g}."
+        summary["zh"] += f"最大概率在 T={hot['temperature']:g} 时为 {max(hot['probabilities']):.4f}，在 T={cold['temperature']:g} 时为 {max(cold['probabilities']):.4f}。"
+    code = f"""import torch
 
-
-def _code(logits: list[float], temperatures: list[float]) -> str:
-    return f"""import torch
-
-logits = torch.tensor({logits!r})
+logits = torch.tensor({list(a.logits)!r}, dtype=torch.float64)
 rows = []
-for t in {temperatures!r}:
+for t in {list(a.temperatures)!r}:
     p = torch.softmax(logits / t, dim=-1)
-    entropy = torch.special.entr(p).sum().item()  # in nats; larger = flatter
-    rows.append({{"temperature": t, "probabilities": p.tolist(), "entropy": entropy}})
-    print(f"T={{t:g}}: {{[round(x, 4) for x in p.tolist()]}}  entropy={{entropy:.4f}}")
+    rows.append({{"temperature": t, "probabilities": p.tolist(), "entropy": torch.special.entr(p).sum().item()}})
+    print(f"T={{t:g}}:", [round(x, 4) for x in p.tolist()])
 values = {{"rows": rows}}
 """
+    return ToolOutput(headline, summary, {"rows": rows}, code, _figure(rows))
 
 
 def _figure(rows: list[dict]) -> bytes:
@@ -95,8 +67,7 @@ def _figure(rows: list[dict]) -> bytes:
     classes = len(rows[0]["probabilities"])
     width = 0.8 / len(rows)
     for i, r in enumerate(rows):
-        xs = [c - 0.4 + width * (i + 0.5) for c in range(classes)]
-        ax.bar(xs, r["probabilities"], width=width, label=f"T={r['temperature']:g}")
+        ax.bar([c - 0.4 + width * (i + 0.5) for c in range(classes)], r["probabilities"], width=width, label=f"T={r['temperature']:g}")
     ax.set_xticks(range(classes) if classes <= 16 else range(0, classes, max(1, classes // 16)))
     ax.set_xlabel("class")
     ax.set_ylabel("probability")
@@ -104,3 +75,31 @@ def _figure(rows: list[dict]) -> bytes:
     ax.set_title("softmax(logits / T)")
     ax.legend(fontsize=8)
     return to_png(fig)
+
+
+def read(text: str) -> dict:
+    found: dict = {}
+    temps: list[float] = []
+    for values, start, end in rd.lists_after(text, r"temperatures?|温度(?:系数|参数)?|τ|(?<![a-z0-9_])t\s*(?=[=:∈]|为|取|是)"):
+        temps += values
+        text = rd.blank(text, start, end)
+    if temps:
+        found["temperatures"] = temps
+    elif re.search(r"temperature|温度|τ", text):
+        found["_assumed"] = {"temperatures": DEMO_TEMPERATURES}  # a temperature demo without values: a sharp, neutral, flat T
+    lists = rd.number_lists(text)
+    if lists:
+        found["logits"] = lists[0]
+    return found
+
+
+TOOL = register(Tool(
+    name="softmax_temperature",
+    label=("softmax (with temperature)", "softmax（可带温度）"),
+    description="Softmax with temperature: softmax(logits / T) for one or several temperatures T.",
+    args=SoftmaxArgs,
+    run=run,
+    triggers=r"softmax",
+    hints=(r"temperature|温度|τ", r"logits?", r"概率|probabilit"),
+    read=read,
+))
