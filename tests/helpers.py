@@ -47,13 +47,34 @@ id: {id}
 term_en: {term_en}
 term_zh: {term_zh}
 aliases: [{aliases}]
+asks:
+  zh: [测试用的第一种问法, 测试用的第二种问法, 测试用的第三种问法, 测试用的第四种问法]
+  en: [a first way to ask in a test, a second way to ask in a test, a third way to ask, a fourth way to ask]
 ---
 
 ## 中文
 {zh}
 
+### 为什么
+为了测试。
+
+### 原理
+按测试写法。
+
+### 例子
+一个测试例子。
+
 ## English
 {en}
+
+### Why
+For a test.
+
+### How it works
+As a test is written.
+
+### Example
+A test example.
 """
 
 

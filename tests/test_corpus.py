@@ -17,21 +17,42 @@ VALID = """---
 id: global-average-pooling
 term_en: Global Average Pooling
 term_zh: 全局平均池化
-aliases: [GAP, global avg pool, 全局池化]
+aliases: [GAP, global avg pool]
 related: [pooling, head]
 tags: [architecture, vision]
 demo: global_average_pooling
+asks:
+  zh: [把每个通道的特征图压成一个数的操作, 分类头前面替代全连接层的那一步, 特征图求平均变成向量, 输出和输入高宽无关的池化]
+  en: [averaging each channel down to one number, the step that replaced big fully connected layers, turn a feature map into a vector by averaging, pooling whose output ignores height and width]
 ---
 
 ## 中文
 全局平均池化（GAP）把每个通道的整张特征图取平均。
 
+### 为什么
+参数为零，替代全连接层能减少过拟合。
+
+### 原理
+对 H×W 求平均。
+
+### 例子
 ```python
 self.gap = nn.AdaptiveAvgPool2d(1)   # (N, C, H, W) -> (N, C, 1, 1)
 ```
 
 ## English
 Global average pooling (GAP) averages each channel's whole feature map down to a single number.
+
+### Why
+It has no parameters, so replacing fully connected layers with it reduces overfitting.
+
+### How it works
+It averages over H×W.
+
+### Example
+```python
+self.gap = nn.AdaptiveAvgPool2d(1)   # (N, C, H, W) -> (N, C, 1, 1)
+```
 """
 
 
@@ -42,23 +63,30 @@ def test_valid_entry_is_parsed_with_every_field_and_both_sections(tmp_path):
 
     assert problems == []
     assert (entry.id, entry.term_en, entry.term_zh) == ("global-average-pooling", "Global Average Pooling", "全局平均池化")
-    assert entry.aliases == ("GAP", "global avg pool", "全局池化")
+    assert entry.aliases == ("GAP", "global avg pool")
     assert entry.related == ("pooling", "head")
     assert entry.tags == ("architecture", "vision")
     assert entry.demo == "global_average_pooling"
     assert entry.path == "global-average-pooling.md"
-    # The code block is part of the Chinese definition, fences included; headings belong to neither text.
-    assert entry.zh == ("全局平均池化（GAP）把每个通道的整张特征图取平均。\n\n```python\n"
-                        "self.gap = nn.AdaptiveAvgPool2d(1)   # (N, C, H, W) -> (N, C, 1, 1)\n```")
+    # The definition is the text before the first facet heading; each facet keeps its text, code fences included.
+    assert entry.zh == "全局平均池化（GAP）把每个通道的整张特征图取平均。"
     assert entry.en == "Global average pooling (GAP) averages each channel's whole feature map down to a single number."
-    assert entry.names == ("Global Average Pooling", "全局平均池化", "GAP", "global avg pool", "全局池化")
+    assert entry.facet_keys("zh") == entry.facet_keys("en") == ("why", "how", "example")
+    assert entry.facet("zh", "example") == ("```python\nself.gap = nn.AdaptiveAvgPool2d(1)   "
+                                            "# (N, C, H, W) -> (N, C, 1, 1)\n```")
+    assert entry.facet("en", "why").startswith("It has no parameters")
+    assert entry.facet("en", "values") == ""
+    assert len(entry.asks["zh"]) == len(entry.asks["en"]) == 4
+    assert entry.status == "reviewed" and not entry.is_draft
+    assert entry.names == ("Global Average Pooling", "全局平均池化", "GAP", "global avg pool")
 
 
 def test_shipped_entry_keeps_its_code_block():
     entry, problems = parse_entry(CORPUS / "global-average-pooling.md", CORPUS)
     assert problems == []
     assert "GAP" in entry.aliases and entry.demo == "global_average_pooling"
-    assert "```python" in entry.zh and "nn.AdaptiveAvgPool2d(1)" in entry.zh
+    example = entry.facet("zh", "example")
+    assert "```python" in example and "nn.AdaptiveAvgPool2d(1)" in example
     assert entry.en.startswith("Global average pooling")
 
 
@@ -138,7 +166,7 @@ def test_one_bad_file_does_not_drop_the_good_entries(tmp_path, name):
     corpus = load_corpus(folder)
 
     assert sorted(e.id for e in corpus.entries) == ["backbone", "global-average-pooling", "head", "neck"]
-    assert [p.path for p in corpus.problems] == [file_name]
+    assert {p.path for p in corpus.problems} == {file_name}
 
 
 def test_missing_corpus_folder_says_how_to_point_at_one(tmp_path):
@@ -251,3 +279,60 @@ def test_copied_entry_keeps_windows_line_endings_equivalent(tmp_path):
     assert crlf.content_hash == lf.content_hash
     assert (crlf.term_en, crlf.aliases, crlf.zh.replace("\r", ""), crlf.en.replace("\r", "")) == \
         (lf.term_en, lf.aliases, lf.zh, lf.en)
+
+
+# -- corpus v2: facets, asks, drafts -----------------------------------------------------------------
+
+
+def _v2(tmp_path, text: str):
+    path = tmp_path / "global-average-pooling.md"
+    path.write_text(text, "utf-8")
+    return parse_entry(path, tmp_path)
+
+
+def test_unknown_facet_heading_is_rejected_naming_the_known_ones(tmp_path):
+    entry, problems = _v2(tmp_path, VALID.replace("### 原理", "### 原理和公式"))
+    bad = [p for p in problems if "unknown facet heading" in p.message]
+    assert len(bad) == 1 and "### 原理和公式" in bad[0].message and "'### 原理'" in bad[0].message
+    assert bad[0].line == VALID.split("\n").index("### 原理") + 1  # points at the heading itself
+
+
+def test_facet_in_one_language_only_is_reported_with_the_heading_to_add(tmp_path):
+    text = VALID.replace("### Why\nIt has no parameters, so replacing fully connected layers with it reduces "
+                         "overfitting.\n\n", "")
+    _, problems = _v2(tmp_path, text)
+    messages = [p.message for p in problems]
+    assert any("facet 'why' is in the 中文 section but not in the English section" in m and "### Why" in m
+               for m in messages), messages
+
+
+def test_required_facets_and_asks_count_are_content_problems_that_do_not_block_a_build(tmp_path):
+    text = VALID.split("### 为什么")[0] + "## English\nGlobal average pooling averages each channel.\n"
+    text = text.replace("  zh: [", "  zh: [只有一行]\n  x: [")
+    entry, problems = _v2(tmp_path, text.replace("  x: [", "  en: ["))
+    messages = [p.message for p in problems]
+    assert any("facet 'why' is missing" in m for m in messages)
+    assert any("asks.zh has 1 lines" in m for m in messages)
+    assert entry is not None and not any(p.blocking for p in problems)
+
+
+def test_a_draft_needs_no_facets_or_asks(tmp_path):
+    text = VALID.split("### 为什么")[0].replace("demo: global_average_pooling", "status: draft")
+    text += "## English\n(draft) Global average pooling averages each channel.\n"
+    entry, problems = _v2(tmp_path, text)
+    assert problems == [] and entry.is_draft
+
+
+def test_english_ending_by_naming_the_chinese_term_is_reported(tmp_path):
+    text = VALID.replace("down to a single number.", "down to a single number. The Chinese term is 全局平均池化.")
+    _, problems = _v2(tmp_path, text)
+    assert any("naming the Chinese term" in p.message for p in problems)
+
+
+def test_every_shipped_entry_meets_the_v2_bar():
+    corpus = load_corpus(CORPUS)
+    reviewed = [e for e in corpus.entries if not e.is_draft]
+    assert len(corpus.entries) >= 240 and corpus.problems == []
+    for e in reviewed:
+        assert {"why", "how", "example"} <= set(e.facet_keys("zh")) == set(e.facet_keys("en")), e.id
+        assert 4 <= len(e.asks["zh"]) <= 8 and 4 <= len(e.asks["en"]) <= 8, e.id
