@@ -62,7 +62,7 @@ def test_each_term_becomes_a_draft_with_english_and_chinese_names(notes):
     assert (got[placeholder].term_en, got[placeholder].term_zh) == ("感受野", "感受野")
     assert any(placeholder in n and "rename" in n for n in report.notes)
     for e in got.values():
-        assert e.tags == ("draft",)
+        assert e.is_draft and not e.facet_keys("zh") and not e.facet_keys("en")
         assert e.en.startswith("DRAFT") and "glossary_notes.txt" in e.en
 
 
@@ -176,7 +176,7 @@ def test_a_term_already_named_by_another_entry_is_not_imported_twice(tmp_path):
 def test_report_lines_name_each_file_and_end_with_the_counts(notes):
     report, corpus = notes
     lines = report.lines()
-    assert f"created {corpus / 'warm-up.md'} (Warm up / 热身)" in lines
+    assert f"created {corpus / 'warm-up.md'} (Warm up / 热身) — 中文 from line 19; English: placeholder" in lines
     assert any(line.startswith("skipped: 'Python爬虫入门教程：从零开始抓取网页数据' — after") for line in lines)
     counts = f"{len(report.created)} created, 0 overwritten, {len(report.skipped)} skipped from glossary_notes.txt."
     assert counts in lines
@@ -272,7 +272,7 @@ def test_cli_import_prints_the_report(tmp_path):
                          capture_output=True, text=True, encoding="utf-8", env=env, timeout=120)
     assert run.returncode == 0, run.stderr
     out = run.stdout.splitlines()
-    assert f"created {corpus / 'gap.md'} (GAP / 全局平均池化)" in out
+    assert f"created {corpus / 'gap.md'} (GAP / 全局平均池化) — 中文 from line 10; English: placeholder" in out
     assert any(line.startswith("skipped: '相关文章' — ") for line in out)
     assert out[-2].startswith("8 created, 0 overwritten, ") and out[-2].endswith(" skipped from glossary_notes.txt.")
     assert (corpus / "warm-up.md").is_file()
