@@ -183,7 +183,7 @@ def bare_term(line: str, para_start: bool, next_line: str = "", prev_line: str =
     m = INLINE_TERM.match(text)
     if (para_start and m and len(CJK.findall(m.group(2))) >= 6 and m.group(1).casefold() not in LEAD_INS
             and len(m.group(1)) >= 2):
-        return m.group(1), m.group(2)
+        return m.group(1), text  # the term stays the subject of its sentence
     return None
 
 

@@ -47,12 +47,12 @@ class ImportReport:
         events += [(s.line, f"skipped: '{s.excerpt}' — {s.reason}") for s in self.skipped]
         out = [text for _, text in sorted(events, key=lambda e: e[0])]
         out += [f"note: {n}" for n in self.notes]
-        counts = (f"{len(self.created)} created, {len(self.overwritten)} overwritten, {len(self.skipped)} skipped "
-                  f"from {self.source.name}.")
         if self.dry_run:
-            out.append(f"Dry run: {counts[:-1]}; nothing was written.")
+            out.append(f"Dry run: {len(self.created)} to create, {len(self.overwritten)} to overwrite, "
+                       f"{len(self.skipped)} skipped from {self.source.name}; nothing was written.")
         else:
-            out.append(counts)
+            out.append(f"{len(self.created)} created, {len(self.overwritten)} overwritten, {len(self.skipped)} "
+                       f"skipped from {self.source.name}.")
         if (self.created or self.overwritten) and not self.dry_run:
             out.append("Next: write each draft's other language and its missing facets (see `draft:` in its front "
                        "matter), then run `glossarian corpus check`.")
@@ -60,7 +60,7 @@ class ImportReport:
 
     def _detail(self, w: Written) -> str:
         d = w.draft
-        other = f"machine draft by {d.machine_model}" if d.machine_model else "placeholder"
+        other = f"machine draft by {d.machine_model}" if d.machine_model else "draft placeholder"
         detail = f"{LANG_NAME[d.lang]} from line {w.line}; {LANG_NAME[d.other]}: {other}"
         if self.dry_run:
             detail += f"; missing facets: {', '.join(d.missing_facets)}"
