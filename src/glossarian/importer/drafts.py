@@ -40,6 +40,7 @@ class Draft:
     lang: str = "zh"
     line: int = 0
     placeholder_id: bool = False
+    zh_guessed: bool = False  # term_zh read from the definition's opening ("骨干网络，指……"), not from the term line
     machine: str = ""  # the other language's definition drafted by an LLM, when --translate ran
     machine_model: str = ""
 
@@ -192,13 +193,15 @@ def drafts_for(block: Block) -> tuple[list[Draft], str | None]:
     names, note = parse_term(block.term or "")
     text = definition_markdown(block.lines)
     lang = source_language(block.lines)
-    if len(names) == 1 and not CJK.search(names[0].zh):
-        names[0].zh = _leading_zh_name(text) or names[0].zh
+    guessed = len(names) == 1 and not CJK.search(names[0].zh) and _leading_zh_name(text)
+    if guessed:
+        names[0].zh = guessed
     ids = [entry_id(n) for n in names]
     drafts = []
     for n, (eid, placeholder) in zip(names, ids):
         related = tuple(dict.fromkeys(i for i, _ in ids if i != eid))
-        drafts.append(Draft(eid, n.en, n.zh, tuple(n.aliases), related, text, lang, block.line, placeholder))
+        drafts.append(Draft(eid, n.en, n.zh, tuple(n.aliases), related, text, lang, block.line, placeholder,
+                            zh_guessed=bool(guessed)))
     return drafts, note
 
 

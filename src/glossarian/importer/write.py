@@ -103,6 +103,8 @@ def _plan(blocks: list[Block], corpus_dir: Path, force: bool, report: ImportRepo
         if note:
             report.notes.append(f"line {b.line}: {note}")
         for d in drafts:
+            if d.zh_guessed and owners.get(name_key(d.term_zh), d.id) != d.id:
+                d = replace(d, term_zh=d.term_en, zh_guessed=False)  # a guess never takes another entry's name
             path = corpus_dir / f"{d.id}.md"
             excerpt = _excerpt(b.text)
             if d.id in seen:
