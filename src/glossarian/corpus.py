@@ -157,7 +157,7 @@ def _opening(text: str) -> str:
 
 
 class NotText(ValueError):
-    """Bytes that are not UTF-8 text: `line` holds the first NUL byte (byte None) or the first byte that is not UTF-8."""
+    """Bytes that are not UTF-8 text: `line` has the first NUL byte (`byte` None) or the first byte not in UTF-8."""
 
     def __init__(self, line: int, byte: int | None):
         super().__init__(f"line {line}: " + ("NUL byte" if byte is None else f"byte 0x{byte:02x} is not UTF-8"))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from glossarian.corpus import HEADING_OF, ID_RE, REQUIRED_FACETS
+from glossarian.corpus import ID_RE, REQUIRED_FACETS
 from glossarian.importer.segment import Block, is_code_line
 from glossarian.lang import CJK_RE as CJK
 
@@ -235,7 +235,3 @@ def render(draft: Draft, source_name: str) -> str:
     body = {draft.lang: draft.text, draft.other: other}
     return f"---\n{front}---\n\n## 中文\n{body['zh']}\n\n## English\n{body['en']}\n"
 
-
-def facet_headings(keys: tuple[str, ...], lang: str) -> str:
-    """'为什么, 原理, 例子': the headings a reviewer adds for `keys`."""
-    return ", ".join(HEADING_OF[lang][k] for k in keys)

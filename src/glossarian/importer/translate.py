@@ -24,9 +24,10 @@ class Translator:
 
         backend = LLMBackend.from_settings(settings)
         if backend is None:
-            raise GlossarianError("--translate needs an LLM endpoint, and none is configured.",
-                                  "Set GLOSSARIAN_LLM_BASE_URL (an OpenAI-compatible /v1 URL) and GLOSSARIAN_LLM_MODEL, "
-                                  "or import without --translate and write the other language by hand.")
+            raise GlossarianError(
+                "--translate needs an LLM endpoint, and none is configured.",
+                "Set GLOSSARIAN_LLM_BASE_URL (an OpenAI-compatible /v1 URL) and GLOSSARIAN_LLM_MODEL, "
+                "or import without --translate and write the other language by hand.")
         return cls(backend)
 
     def messages(self, draft: Draft) -> list[dict]:
