@@ -131,6 +131,9 @@ def test_a_definition_written_in_english_fills_the_english_section(tmp_path):
     ("backbone", "", "head", None),  # another bare name below
     ("网络越深感受野就越大", "定义。", "这是后面的一句话，很长。", None),
     ("Epoch 1 loss 0.93", "", "训练还在继续，损失在下降。", None),
+    ("neck", "torch.Size([1, 10])", "放在 backbone 和 head 之间，融合特征。", ("neck", "")),  # a term right under output
+    ("True", "print(x > 0)", "说明这个张量里的值都大于零。", None),  # printed output
+    ("hello world", "print(s)", "可以看到字符串被原样打印出来了。", None),
     ("temperature parameters 在论文中经常能看到", "", "", ("temperature parameters", "temperature parameters 在论文中经常能看到")),
     ("ResNet 的前四个 stage 常被用作特征提取器", "", "", None),  # a sentence about ResNet
     ("print(x) 输出的是一个很长的张量", "", "", None),

@@ -176,8 +176,13 @@ def bare_term(line: str, para_start: bool, next_line: str = "", prev_line: str =
     if is_code_line(line) and not markdown_heading:
         return None
     name = markdown_heading.group(1).strip() if markdown_heading else text
-    after_sentence = bool(prev_line.strip()) and bool(SENTENCE_END.search(prev_line)) and not is_code_line(prev_line)
-    if ((para_start or after_sentence or title_listing(prev_line)) and heading_name(name)
+    after_code = bool(prev_line.strip()) and is_code_line(prev_line)
+    after_sentence = bool(prev_line.strip()) and bool(SENTENCE_END.search(prev_line)) and not after_code
+    # Right under code a short line may be printed output ("True", "loss 0.93"); a term there needs Chinese
+    # prose below it that does not continue the output ("可以看到…").
+    after_output = (after_code and not re.search(r"\d", name) and name not in ("True", "False", "None")
+                    and len(CJK.findall(next_line)) >= 4 and not CONTINUES.search(next_line.strip()))
+    if ((para_start or after_sentence or after_output or title_listing(prev_line)) and heading_name(name)
             and is_prose(next_line)):
         return name, ""
     m = INLINE_TERM.match(text)
