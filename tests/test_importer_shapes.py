@@ -142,6 +142,22 @@ def test_terms_without_a_colon(line, prev, nxt, expected):
     assert term_line(line, not prev, nxt, prev) == expected
 
 
+@pytest.mark.parametrize("first_line, title", [
+    ("深度学习术语解释:backbone、head、neck,etc", True),
+    ("# 训练笔记：dropout、BN、warmup", True),
+    ("常见模块：backbone、head、neck等", True),
+    ("激活函数：ReLU、Sigmoid、Tanh", False),  # a short definition by examples is the user's entry
+    ("深度学习术语解释", True),  # alone above the first entry
+])
+def test_the_documents_title_is_not_an_entry(tmp_path, first_line, title):
+    notes = tmp_path / "notes.txt"
+    notes.write_text(f"{first_line}\n\nend to end\n端到端，指输入原始数据、直接输出最终结果。\n", encoding="utf-8")
+    report = import_file(notes, tmp_path / "corpus", dry_run=True)
+    assert "end-to-end" in {w.id for w in report.created}
+    assert any(s.line == 1 and "title" in s.reason for s in report.skipped) == title
+    assert len(report.created) == (1 if title else 2)
+
+
 # ---------------------------------------------------------------- --dry-run
 
 

@@ -195,17 +195,20 @@ def bare_term(line: str, para_start: bool, next_line: str = "", prev_line: str =
 def title_listing(line: str, first: bool = True) -> bool:
     """The document's own title listing terms ("深度学习术语解释:backbone、head、neck,etc"), not an entry.
 
-    `first`: the line comes before any entry; later, only a title that names a collection ("术语") counts.
+    A list of names after a colon, under a head that names a collection ("术语", "笔记") or ending in "etc"/"等";
+    `first` (nothing imported above it) is where such a title stands; later only a collection head counts,
+    so "激活函数：ReLU、Sigmoid、Tanh" in the middle of the notes stays an entry.
     """
     m = re.match(r"^([^:：]+)[:：](.*)$", line.strip("\u3000\ufeff \t#"))
     if not m:
         return False
-    head, listed = m.group(1).strip(), re.sub(r"(?:[,，、\s]*(?:etc\.?|等等?|\.\.\.|…+))+$", "", m.group(2).strip())
+    head, rest = m.group(1).strip(), m.group(2).strip()
+    listed = re.sub(r"(?:[,，、\s]*(?:etc\.?|等等?|\.\.\.|…+))+$", "", rest)
     items = [i for i in LIST_SEP.split(listed) if i]
     if len(items) < 2 or not all(len(i) <= MAX_TERM and len(i.split()) <= 4 and not SENTENCE_END.search(i)
                                  for i in items):
         return False
-    return first or bool(COLLECTION.search(head))
+    return bool(COLLECTION.search(head)) or (first and listed != rest)
 
 
 def _noise(lines: list[str]) -> str | None:
