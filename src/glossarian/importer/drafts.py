@@ -25,7 +25,6 @@ EN_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .'+\-_/·]*")
 CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 PARENS = re.compile(r"[（(]([^（）()]+)[）)]")
 LANG_NAME = {"zh": "中文", "en": "English"}
-SECTION = {"zh": "## 中文", "en": "## English"}
 
 
 @dataclass(frozen=True)
