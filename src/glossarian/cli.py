@@ -124,13 +124,20 @@ def corpus_check(corpus: Optional[Path] = CorpusOpt) -> None:
 
 
 @corpus_app.command("import")
-def corpus_import(file: Path = typer.Argument(..., help="Plain-text glossary: 'term: definition' paragraphs."),
+def corpus_import(file: Path = typer.Argument(..., help="Plain-text notes: 'term: definition' paragraphs, or a term "
+                                              "alone on its line with its definition below."),
                   force: bool = typer.Option(False, "--force", help="Overwrite entries that already exist."),
+                  dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be created; write nothing."),
+                  translate: bool = typer.Option(False, "--translate", help="Draft the other language with the LLM "
+                                                 "endpoint [env: GLOSSARIAN_LLM_BASE_URL, GLOSSARIAN_LLM_MODEL]."),
                   corpus: Optional[Path] = CorpusOpt) -> None:
-    """Turn a plain-text glossary into draft entry files (Chinese filled in, English marked as draft)."""
-    from glossarian.importer import import_file
+    """Turn plain-text notes into draft entries (status: draft; the definition in its own language, the other
+    language a placeholder or, with --translate, a machine draft to review)."""
+    from glossarian.importer import Translator, import_file
 
-    report = import_file(file, settings(corpus).corpus, force=force)
+    s = settings(corpus)
+    translator = Translator.from_settings(s) if translate else None
+    report = import_file(file, s.corpus, force=force, dry_run=dry_run, translator=translator)
     for line in report.lines():
         typer.echo(line)
 

@@ -22,7 +22,8 @@ EN_HEADINGS = {"english", "英文", "en"}
 FACET_RE = re.compile(r"^###\s+(.+?)\s*$", re.M)
 REQUIRED = ("id", "term_en", "term_zh")
 LIST_FIELDS = ("aliases", "related", "tags")
-KNOWN_FIELDS = set(REQUIRED) | set(LIST_FIELDS) | {"demo", "asks", "status"}
+# draft: what an imported entry still needs (source line, language written in, missing facets); see the importer.
+KNOWN_FIELDS = set(REQUIRED) | set(LIST_FIELDS) | {"demo", "asks", "status", "draft"}
 LANGS = ("zh", "en")
 # Facet keys in answer order, and the one heading each takes per language (the same set in both).
 FACETS = ("why", "how", "example", "values", "when", "compare")
@@ -155,6 +156,24 @@ def _opening(text: str) -> str:
     return re.split(r"\n\s*\n|```", text.strip(), maxsplit=1)[0].strip()
 
 
+class NotText(ValueError):
+    """Bytes that are not UTF-8 text: `line` has the first NUL byte (`byte` None) or the first byte not in UTF-8."""
+
+    def __init__(self, line: int, byte: int | None):
+        super().__init__(f"line {line}: " + ("NUL byte" if byte is None else f"byte 0x{byte:02x} is not UTF-8"))
+        self.line, self.byte = line, byte
+
+
+def decode_text(raw: bytes) -> str:
+    """UTF-8 text (a BOM dropped), or NotText. NUL bytes are checked first: UTF-16 and binary files have them."""
+    if b"\x00" in raw:
+        raise NotText(raw[: raw.index(b"\x00")].count(b"\n") + 1, None)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotText(raw[: exc.start].count(b"\n") + 1, raw[exc.start]) from None
+
+
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.replace("\r\n", "\n").encode("utf-8")).hexdigest()[:16]
 
@@ -240,15 +259,11 @@ def parse_entry(path: Path, root: Path | None = None) -> tuple[Entry | None, lis
     def incomplete(line: int, message: str) -> None:
         problems.append(Problem(shown, line, message, blocking=False))
 
-    raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        bad(line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")
-        return None, problems
-    if "\x00" in text:
-        bad(text[: text.index("\x00")].count("\n") + 1, "contains NUL bytes; this is not a text file")
+        text = decode_text(path.read_bytes())
+    except NotText as exc:
+        bad(exc.line, "contains NUL bytes; this is not a text file" if exc.byte is None
+            else f"not valid UTF-8 (byte 0x{exc.byte:02x}); save the file as UTF-8")
         return None, problems
     split = _split_front_matter(text)
     if isinstance(split, str):

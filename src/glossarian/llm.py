@@ -224,6 +224,18 @@ class LLMBackend:
             raise LLMUnavailable(f"The LLM at {self.base_url} returned an empty answer.",
                                  f"Check that {self.model!r} is a chat model that the server can run.")
 
+    def complete(self, messages: list[dict]) -> str:
+        """The whole reply to `messages`, without tools, citations or <think> blocks (for drafting text).
+
+        Raises LLMUnavailable like `answer()`, also for an empty reply.
+        """
+        think = ThinkFilter()
+        text = "".join(think.feed(d) for d in self._reply(messages, [], {}) if d is not None) + think.flush()
+        if not text.strip():
+            raise LLMUnavailable(f"The LLM at {self.base_url} returned an empty reply.",
+                                 f"Check that {self.model!r} is a chat model that the server can run.")
+        return text.strip()
+
     # -- one request -------------------------------------------------------------------------
     def _reply(self, messages: list[dict], tools: list[dict], calls: dict[int, dict]) -> Iterator[str | None]:
         """Stream one reply: yields text deltas, then None at the end; tool-call deltas are merged into `calls`."""
