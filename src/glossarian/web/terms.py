@@ -23,9 +23,9 @@ JS = "text/javascript; charset=utf-8"
 # Browsers reuse the list for 5 minutes without asking, then revalidate (304 when nothing changed); an
 # editor's change reaches readers as fast as embed.js itself does (also max-age=300).
 CACHE_CONTROL = "public, max-age=300"
-# A sentence ends at 。！？ (Chinese) or at . ! ? followed by a space (English); "e.g. " and "(N, C, 1, 1)."
-# inside code spans are rare enough in opening sentences that the simple rule holds on the corpus.
-SENTENCE_END = re.compile(r"(?<=[。！？])|(?<=[.!?])(?=\s)")
+# A sentence ends at 。！？ (Chinese), or at . ! ? followed by a space and a capital, a digit or Chinese text
+# (English), but not after the abbreviations the corpus uses mid-sentence (e.g., i.e., vs., et al.).
+SENTENCE_END = re.compile(r"(?<=[。！？])|(?<=[.!?])(?<!e\.g\.)(?<!i\.e\.)(?<!vs\.)(?<!al\.)(?=\s+[A-Z0-9\u4e00-\u9fff])")
 CODE_SPAN = re.compile(r"`([^`\n]+)`")
 MAX_SENTENCE = 220  # the hover card stays a card, not a page
 
