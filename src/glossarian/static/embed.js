@@ -519,7 +519,7 @@
     ".wrap.dark{--bg:#1f2430;--fg:#e5e7eb;--muted:#9ca3af;--soft:#2b3140;--line:#394050}",
     ".launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;border:0;border-radius:50%;background:var(--accent);color:#fff;cursor:pointer;padding:0;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}",
     ".launcher:hover{background:#2449c4}.launcher svg{width:28px;height:28px}",
-    "button:focus-visible,textarea:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}",
+    "button:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}textarea:focus{outline:none;border-color:var(--accent);box-shadow:0 0 0 2px rgba(47,91,234,.2)}",
     ".panel{position:fixed;right:20px;bottom:88px;z-index:2147483000;width:min(420px,calc(100vw - 40px));height:min(600px,calc(100vh - 120px));display:flex;flex-direction:column;background:var(--bg);border-radius:12px;overflow:hidden;box-shadow:0 8px 30px rgba(0,0,0,.3)}",
     ".left .launcher,.left .panel{left:20px;right:auto}.top .launcher{top:20px;bottom:auto}.top .panel{top:88px;bottom:auto}",
     ".panel[hidden],.card[hidden],.status[hidden]{display:none}",
