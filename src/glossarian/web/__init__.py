@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, assistant=None):
     from fastapi.middleware.cors import CORSMiddleware
 
     from glossarian.web.api import api_router
-    from glossarian.web.chat import CSS, WIDGET_CSS, ChatService, build_chat
+    from glossarian.web.chat import CHAT_HEAD, CSS, WIDGET_CSS, ChatService, build_chat
     from glossarian.web.guard import RateLimiter, SecurityHeaders, parse_origins, parse_ui_auth
     from glossarian.web.readiness import Readiness
     from glossarian.web.render import FigureStore
@@ -146,7 +146,8 @@ def create_app(settings: Settings | None = None, assistant=None):
     for path, compact in (("/widget", True), ("/", False)):
         blocks = build_chat(service, compact=compact).queue(default_concurrency_limit=CONCURRENT_CHATS)
         public = (root + path.rstrip("/")) if root else None
-        gr.mount_gradio_app(app, blocks, path=path, root_path=public, css=WIDGET_CSS if compact else CSS, **common)
+        gr.mount_gradio_app(app, blocks, path=path, root_path=public, css=WIDGET_CSS if compact else CSS,
+                            head=CHAT_HEAD, **common)
     return app
 
 
