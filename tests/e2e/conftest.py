@@ -97,7 +97,9 @@ def app_url(ports, tmp_path_factory) -> str:
     corpus = work / "corpus"
     shutil.copytree(REPO / "corpus", corpus)
     (corpus / "xss-probe.md").write_text(PROBE_ENTRY, encoding="utf-8")
-    env = {**os.environ, "GLOSSARIAN_CORPUS": str(corpus), "GLOSSARIAN_INDEX": str(work / "index"),
+    # GLOSSARIAN_E2E_INDEX=DIR keeps the index between runs (it is updated incrementally, not rebuilt).
+    index = os.environ.get("GLOSSARIAN_E2E_INDEX") or str(work / "index")
+    env = {**os.environ, "GLOSSARIAN_CORPUS": str(corpus), "GLOSSARIAN_INDEX": index,
            "GLOSSARIAN_ALLOWED_ORIGINS": ",".join(f"http://127.0.0.1:{ports[k]}" for k in ("wiki", "widget", "mediawiki")),
            "GLOSSARIAN_RATE_LIMIT": "1000",
            "GLOSSARIAN_LLM_BASE_URL": "", "GLOSSARIAN_API_TOKEN": "", "GLOSSARIAN_UI_AUTH": ""}

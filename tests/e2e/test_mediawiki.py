@@ -171,7 +171,7 @@ def test_a_follow_up_after_a_page_change_keeps_its_subject(page, wiki, artifacts
     snap(page, artifacts / "mediawiki-follow-up-after-navigation.png")
 
     widget(page, "new").click()
-    expect()(widget(page, "log")).not_to_contain_text("backbone")
+    expect()(widget(page, "log")).not_to_contain_text("什么是 backbone？")
     expect()(widget(page, "example").first).to_be_visible()
 
 

@@ -42,14 +42,13 @@ footer { display: none !important; }
 button[aria-label="Share"], button[title="Share"], button[aria-label="分享"], button[title="分享"] { display: none !important; }
 /* source cards: readable text, not small grey print */
 .thought-group .content, .thought-group .content p { font-size: 14px !important; color: var(--body-text-color) !important; }
-a[href^="#source-"] { text-decoration: none; font-weight: 600; }
+a[href^="#source-"] { text-decoration: none !important; font-weight: 600; color: var(--color-accent) !important; }
 @media (max-width: 600px) {
   .gradio-container { padding: 6px !important; }
   .glossarian-intro p { font-size: 13px; margin: 0; display: -webkit-box; -webkit-line-clamp: 1;
                         -webkit-box-orient: vertical; overflow: hidden; }
   .glossarian-clear { display: none !important; }   /* the chat's own trash icon clears; the input gets the width */
-  .message-row .message { max-width: 100% !important; }
-  .bot-row, .user-row { margin-left: 0 !important; margin-right: 0 !important; }
+  .bot-row { max-width: 100% !important; margin-left: 0 !important; margin-right: 0 !important; }
 }
 """
 WIDGET_CSS = CSS + """
