@@ -182,8 +182,10 @@ def test_main_chat_layout(page, app_url, artifacts, size):
     assert not re.search(r"相关度 \d", log.inner_text())  # source cards carry no raw score
     assert page.locator('button[title="Share"], [aria-label="Share"]').count() == 0
     log.locator('a[href="#source-1"]').first.click()  # a citation opens its source card
-    card = log.locator(".thought-group .title", has_text="[1] 骨干网络 · Backbone").last
-    expect()(card).to_have_class(re.compile(r"\bexpanded\b"))
-    expect()(log.locator(".thought-group", has=card).last).to_contain_text("骨干网络")
+    name = "[1] 骨干网络 · Backbone"
+    expect()(log.locator(".thought-group .title", has_text=name).last).to_have_class(re.compile(r"\bexpanded\b"))
+    card = log.locator(".thought-group", has=page.locator(".title", has_text=name)).last  # innermost: the card
+    expect()(card.locator(".content")).to_be_visible()
+    assert len(card.locator(".content").inner_text().strip()) > 10  # the entry's first sentence
     page.wait_for_timeout(600)
     page.screenshot(path=str(artifacts / f"chat-{'desktop' if width > 600 else 'phone'}.png"))
