@@ -11,5 +11,14 @@ if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi wqy; then
     echo "!! /usr/bin/chromium or a CJK font is missing: browser tests will be skipped (sudo apt-get install chromium fonts-wqy-microhei)"
   fi
 fi
+# The MediaWiki end-to-end test (tests/e2e/test_mediawiki.py) needs Debian's MediaWiki and PHP (no Apache:
+# the test serves the wiki with `php -S`).
+if [ ! -f /usr/share/mediawiki/maintenance/install.php ] || ! command -v php >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends mediawiki php-cli php-sqlite3 >/dev/null
+  else
+    echo "!! MediaWiki or PHP is missing: the MediaWiki test will be skipped (sudo apt-get install --no-install-recommends mediawiki php-cli php-sqlite3)"
+  fi
+fi
 "$VENV/bin/glossarian" corpus check
 exec "$VENV/bin/python" -m pytest "$@"

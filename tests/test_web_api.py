@@ -259,7 +259,9 @@ def test_embed_and_gradio_scripts_are_served_as_javascript(server):
     embed = httpx.get(server + "/embed.js")
     assert embed.status_code == 200
     assert embed.headers["content-type"].startswith("text/javascript")
-    assert 'data-glossarian", "launcher"' in embed.text
+    assert "window.Glossarian" in embed.text
+    highlighter = httpx.get(server + "/highlight.js")  # loaded by embed.js when it marks terms
+    assert highlighter.headers["content-type"].startswith("text/javascript") and "GlossarianTerms" in highlighter.text
     loader = httpx.get(server + "/gradio.js")
     assert loader.headers["content-type"].startswith("text/javascript")
     assert loader.headers["access-control-allow-origin"] == "*"

@@ -86,7 +86,8 @@ def static_site(folder: Path, port: int) -> http.server.ThreadingHTTPServer:
 
 @pytest.fixture(scope="session")
 def ports() -> dict[str, int]:
-    return {"app": free_port(), "wiki": free_port(), "evil": free_port()}
+    # "widget" serves test_widget.py's pages and "mediawiki" the real wiki of test_mediawiki.py; both allowed.
+    return {"app": free_port(), "wiki": free_port(), "evil": free_port(), "widget": free_port(), "mediawiki": free_port()}
 
 
 @pytest.fixture(scope="session")
@@ -96,8 +97,11 @@ def app_url(ports, tmp_path_factory) -> str:
     corpus = work / "corpus"
     shutil.copytree(REPO / "corpus", corpus)
     (corpus / "xss-probe.md").write_text(PROBE_ENTRY, encoding="utf-8")
-    env = {**os.environ, "GLOSSARIAN_CORPUS": str(corpus), "GLOSSARIAN_INDEX": str(work / "index"),
-           "GLOSSARIAN_ALLOWED_ORIGINS": f"http://127.0.0.1:{ports['wiki']}", "GLOSSARIAN_RATE_LIMIT": "1000",
+    # GLOSSARIAN_E2E_INDEX=DIR keeps the index between runs (it is updated incrementally, not rebuilt).
+    index = os.environ.get("GLOSSARIAN_E2E_INDEX") or str(work / "index")
+    env = {**os.environ, "GLOSSARIAN_CORPUS": str(corpus), "GLOSSARIAN_INDEX": index,
+           "GLOSSARIAN_ALLOWED_ORIGINS": ",".join(f"http://127.0.0.1:{ports[k]}" for k in ("wiki", "widget", "mediawiki")),
+           "GLOSSARIAN_RATE_LIMIT": "1000",
            "GLOSSARIAN_LLM_BASE_URL": "", "GLOSSARIAN_API_TOKEN": "", "GLOSSARIAN_UI_AUTH": ""}
     log = open(work / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "glossarian", "serve", "--port", str(ports["app"])],

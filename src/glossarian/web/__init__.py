@@ -5,6 +5,7 @@
     /embed.js    one <script> tag on a wiki page adds a button that opens /widget in a panel
     /gradio.js   the <gradio-app> web component's loader, served from the gradio package (no CDN)
     /api/ask     POST {"question", "history"?} -> Answer.to_json()
+    /api/terms   the glossary's names and first sentences for the widget's term highlighter (terms.py)
     /healthz     readiness: loading | building-index | ready | degraded (503 until it can answer)
     /livez       liveness: 200 whenever the process serves HTTP
 
@@ -97,10 +98,11 @@ def create_app(settings: Settings | None = None, assistant=None):
     from fastapi.middleware.cors import CORSMiddleware
 
     from glossarian.web.api import api_router
-    from glossarian.web.chat import CSS, WIDGET_CSS, ChatService, build_chat
+    from glossarian.web.chat import CHAT_HEAD, CSS, WIDGET_CSS, ChatService, build_chat
     from glossarian.web.guard import RateLimiter, SecurityHeaders, parse_origins, parse_ui_auth
     from glossarian.web.readiness import Readiness
     from glossarian.web.render import FigureStore
+    from glossarian.web.terms import terms_router
 
     settings = settings or Settings.from_env()
     if assistant is None:
@@ -125,6 +127,7 @@ def create_app(settings: Settings | None = None, assistant=None):
     app = FastAPI(title="Glossarian", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.assistant = assistant
     app.state.readiness = readiness
+    app.include_router(terms_router(settings))  # before api_router, whose /api/{rest} catches the rest
     app.include_router(api_router(assistant, settings, limiter, readiness))
     # One CORS policy for everything, Gradio's routes included (a parent CORSMiddleware turns Gradio's off).
     # Credentials are allowed because the Gradio client fetches with credentials: "include".
@@ -143,7 +146,8 @@ def create_app(settings: Settings | None = None, assistant=None):
     for path, compact in (("/widget", True), ("/", False)):
         blocks = build_chat(service, compact=compact).queue(default_concurrency_limit=CONCURRENT_CHATS)
         public = (root + path.rstrip("/")) if root else None
-        gr.mount_gradio_app(app, blocks, path=path, root_path=public, css=WIDGET_CSS if compact else CSS, **common)
+        gr.mount_gradio_app(app, blocks, path=path, root_path=public, css=WIDGET_CSS if compact else CSS,
+                            head=CHAT_HEAD, **common)
     return app
 
 

@@ -34,11 +34,55 @@ INTRO = (
     "Ask in 中文 or English; answers cite the glossary entries [n] they come from, "
     "and computations run as small PyTorch demos."
 )
-CSS = "footer { display: none !important; }"
-WIDGET_CSS = CSS + """
-.app { padding: 8px !important; }
-.glossarian-title p { margin: 0; font-size: 14px; }
+CSS = """
+footer { display: none !important; }
+/* a readable column, as the chat UIs people like (ChatGPT, Open WebUI: ~700-800 px) */
+.gradio-container { max-width: 800px !important; margin: 0 auto !important; }
+/* sharing goes to Hugging Face Spaces, which an offline tool never is */
+button[aria-label="Share"], button[title="Share"], button[aria-label="分享"], button[title="分享"] { display: none !important; }
+/* source cards: readable text, not small grey print */
+.thought-group .content, .thought-group .content p { font-size: 14px !important; color: var(--body-text-color) !important; }
+a[href^="#source-"] { text-decoration: none !important; font-weight: 600; color: var(--color-accent) !important; }
+@media (max-width: 600px) {
+  .gradio-container { padding: 6px !important; }
+  .glossarian-intro p { font-size: 13px; margin: 0; display: -webkit-box; -webkit-line-clamp: 1;
+                        -webkit-box-orient: vertical; overflow: hidden; }
+  .glossarian-clear { display: none !important; }   /* the chat's own trash icon clears; the input gets the width */
+  .bot-row { max-width: 100% !important; margin-left: 0 !important; margin-right: 0 !important; }
+}
 """
+WIDGET_CSS = CSS + """
+.gradio-container { max-width: none !important; }
+.app { padding: 8px !important; }
+"""
+# Clickable citations and scrolling: [n] (a link to #source-n, see render.CITATION) opens source card n of
+# its answer; each new answer scrolls so that its question sits at the top and the answer flows below it.
+CHAT_HEAD = """<script>
+(function () {
+  function titles(row) { return Array.prototype.slice.call(row.querySelectorAll(".thought-group .title")); }
+  function expand(title) { if (title && !/\bexpanded\b/.test(title.className)) title.click(); }
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest('a[href^="#source-"]');
+    if (!a) return;
+    e.preventDefault();
+    e.stopPropagation();
+    var n = a.getAttribute("href").slice(8), row = a.closest(".message-row") || document;
+    expand(titles(row).filter(function (t) { return /\(\d+\)\s*$/.test(t.textContent.trim()); })[0]);
+    setTimeout(function () {
+      var card = titles(row).filter(function (t) { return t.textContent.trim().indexOf("[" + n + "]") === 0; })[0];
+      if (!card) return;
+      expand(card);
+      setTimeout(function () { card.scrollIntoView({ block: "center", behavior: "smooth" }); }, 250);
+    }, 250);
+  }, true);
+  var bots = 0;
+  new MutationObserver(function () {
+    var rows = document.querySelectorAll(".message-row.bot-row"), users = document.querySelectorAll(".message-row.user-row");
+    if (rows.length > bots && users.length) users[users.length - 1].scrollIntoView({ block: "start" });
+    bots = rows.length;
+  }).observe(document.documentElement, { childList: true, subtree: true });
+})();
+</script>"""
 
 
 class ChatService:
@@ -137,12 +181,11 @@ class ChatService:
 def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
     """The full chat page, or (compact) the small one the wiki widget frames."""
     with gr.Blocks(title="Glossarian", analytics_enabled=False, fill_height=True) as blocks:
-        if compact:
-            gr.Markdown("**Glossarian** · 深度学习术语助手", elem_classes=["glossarian-title"])
-        else:
-            gr.Markdown(INTRO)
+        if not compact:  # the widget's frame has the wiki panel's title bar above it: one title is enough
+            gr.Markdown(INTRO, elem_classes=["glossarian-intro"])
         chatbot = gr.Chatbot(
             label="Glossarian", show_label=False, scale=1,  # with fill_height, scale=1 fills the window
+            autoscroll=False,  # CHAT_HEAD scrolls each new answer to its start instead of following its end
             examples=[{"text": q} for q in (EXAMPLES[:2] + EXAMPLES[4:5] if compact else EXAMPLES)],
             buttons=["copy", "copy_all"], feedback_options=None, allow_tags=False,
             placeholder="问一个术语 · Ask about a term",
@@ -154,7 +197,7 @@ def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
                              else "例如：什么是 GAP？ / e.g. What is a backbone?", autofocus=not compact)
             # The widget is narrow: there the chatbot's own trash icon is the clear button.
             clear = None if compact else gr.Button("清空 · Clear", variant="secondary", size="sm", scale=1,
-                                                       min_width=90)
+                                                       min_width=90, elem_classes=["glossarian-clear"])
 
         outputs = [box, chatbot, turns]
         # .then runs after errors too, so the textbox always comes back.

@@ -14,15 +14,18 @@ from pathlib import Path
 import gradio as gr
 
 from glossarian.answer import Answer
+from glossarian.web.terms import first_sentence
 
 # Markdown shows code spans and fenced blocks literally, so only the prose between them needs escaping.
 CODE = re.compile(r"(`{3,}.*?(?:`{3,}|\Z)|`[^`\n]+`)", re.S)
 # Only "<" followed by a letter, "/", "!" or "?" can open a tag or comment; "a < b" stays readable.
 TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 LABELS = {
-    "zh": {"tool": "工具", "sources": "来源", "score": "相关度", "figure": "图"},
-    "en": {"tool": "Tool", "sources": "Sources", "score": "score", "figure": "figure"},
+    "zh": {"tool": "工具", "sources": "来源", "figure": "图"},
+    "en": {"tool": "Tool", "sources": "Sources", "figure": "figure"},
 }
+# "[2]" in answer prose becomes a link the chat page's script (chat.CHAT_HEAD) turns into "open source card 2".
+CITATION = re.compile(r"\[(\d{1,2})\](?!\()")
 
 
 def escape_html(text: str) -> str:
@@ -30,10 +33,12 @@ def escape_html(text: str) -> str:
     return TAG_OPEN.sub("&lt;", text)
 
 
-def escape_markdown(text: str) -> str:
-    """Escape HTML in Markdown prose; leave code spans and code blocks as they are."""
+def escape_markdown(text: str, cite: bool = False) -> str:
+    """Escape HTML in Markdown prose; leave code spans and code blocks as they are. With `cite`, [n] in the
+    prose becomes a link to source card n."""
     parts = CODE.split(text)
-    return "".join(part if i % 2 else escape_html(part) for i, part in enumerate(parts))
+    prose = (lambda p: CITATION.sub(r"[[\1]](#source-\1)", escape_html(p))) if cite else escape_html
+    return "".join(part if i % 2 else prose(part) for i, part in enumerate(parts))
 
 
 def definition(entry, lang: str) -> str:
@@ -100,9 +105,9 @@ def source_messages(answer: Answer, turn_id: str) -> list[gr.ChatMessage]:
     for n, hit in enumerate(answer.sources, 1):
         e = hit.entry
         names = e.term_zh if e.term_zh == e.term_en else f"{e.term_zh} · {e.term_en}"
-        messages.append(gr.ChatMessage(
-            content=escape_markdown(definition(e, answer.language)),
-            metadata={"title": escape_html(f"[{n}] {names} — {words['score']} {hit.score:.2f}"),
+        messages.append(gr.ChatMessage(  # names and the first sentence; a raw score means nothing to readers
+            content=escape_markdown(first_sentence(definition(e, answer.language))),
+            metadata={"title": escape_html(f"[{n}] {names}"),
                       "id": f"{group}-{n}", "parent_id": group, "status": "done"},
         ))
     return messages
@@ -110,7 +115,7 @@ def source_messages(answer: Answer, turn_id: str) -> list[gr.ChatMessage]:
 
 def answer_messages(answer: Answer, figures: FigureStore, turn_id: str) -> list[gr.ChatMessage]:
     """The messages for one answer; `turn_id` keeps the ids of its nested cards stable while it streams."""
-    text = escape_markdown(answer.answer) or "…"
+    text = escape_markdown(answer.answer, cite=bool(answer.sources)) or "…"
     if answer.notice:
         text += f"\n\n*{escape_html(answer.notice)}*"
     return [*tool_messages(answer, figures), gr.ChatMessage(content=text), *source_messages(answer, turn_id)]
