@@ -156,7 +156,14 @@ class RedactSecrets(logging.Filter):
         return API_KEY.sub("sk-[redacted]", BEARER.sub(r"\1[redacted]", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = self.redact(record.getMessage()), None
+        # Arguments are redacted one by one: formatters such as uvicorn's access log read them.
+        if isinstance(record.msg, str):
+            record.msg = self.redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.redact(a) if isinstance(a, str) else a if isinstance(a, (int, float))
+                                else self.redact(str(a)) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: self.redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
