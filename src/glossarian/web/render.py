@@ -22,9 +22,10 @@ from glossarian.answer import Answer
 TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 # An inline link to a plain http(s) URL (optionally titled): the only link syntax left live.
 LINK = re.compile(r"\[([^\[\]\n]*)\]\(\s*(https?://[^\s()<>\[\]\"'\\]+)(?:\s+\"[^\"\n]*\")?\s*\)", re.I)
-# "!" "[" "]" with the backslashes before them: one more backslash (when their count is even) makes the
-# character literal, so no other link, image or reference definition can form.
-ACTIVE = re.compile(r"(\\*)([\[\]!])")
+# "!" "[" "]" "@" with the backslashes before them: one more backslash (when their count is even) makes the
+# character literal, so no other link, image or reference definition can form, and no e-mail address turns
+# into a mailto: link (GFM, which Gradio's renderer follows, links bare addresses).
+ACTIVE = re.compile(r"(\\*)([\[\]!@])")
 BACKTICKS_OR_ESCAPE = re.compile(r"`+|\\.", re.S)
 LABELS = {
     "zh": {"tool": "工具", "sources": "来源", "score": "相关度", "figure": "图"},
