@@ -517,3 +517,13 @@ def test_path_traversal_stays_refused(serve_with):
             r = c.get(path)
             assert r.status_code in (400, 403, 404), (path, r.status_code)
             assert "root:" not in r.text
+
+
+def test_gradio_client_with_login_still_chats(serve_with):
+    from gradio_client import Client
+
+    url = serve_with(ui_auth=f"{USER}:{PASSWORD}")
+    with pytest.raises(Exception, match="[Ll]ogin|credentials"):
+        Client(url + "/", verbose=False)
+    client = Client(url + "/", auth=(USER, PASSWORD), verbose=False)
+    assert "[1]" in client.predict("什么是 GAP？", api_name="/chat")

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from glossarian.web.guard import LoginThrottle, token_ok
+from glossarian.web.guard import LoginThrottle, app_path, token_ok
 
 KIB = 1024
 API_BODY = 1024 * KIB  # /api/ask: a 2,000-character question plus a history within its bounds, with room
@@ -40,14 +40,6 @@ LOGIN = re.compile(r"^(?:/widget)?/login/?$")
 FORWARDED = {b"forwarded", b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto", b"x-forwarded-port",
              b"x-forwarded-prefix", b"x-real-ip"}
 NO_BODY = {"GET", "HEAD", "OPTIONS"}
-
-
-def app_path(scope: Scope) -> str:
-    """The path without the deployment prefix (UnderPrefix puts the prefix into every path)."""
-    path, root = scope["path"], scope.get("root_path", "")
-    if root and (path == root or path.startswith(root + "/")):
-        return path[len(root):] or "/"
-    return path
 
 
 class GradioSessions:

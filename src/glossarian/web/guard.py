@@ -171,6 +171,14 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+def app_path(scope: Scope) -> str:
+    """The path without the deployment prefix (UnderPrefix puts the prefix into every path)."""
+    path, root = scope["path"], scope.get("root_path", "")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root):] or "/"
+    return path
+
+
 def frame_sources(origins: list[str]) -> str:
     return "*" if "*" in origins else " ".join(["'self'", *origins])
 
@@ -194,8 +202,7 @@ class SecurityHeaders:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                path = scope["path"][len(scope.get("root_path", "")):] \
-                    if scope["path"].startswith(scope.get("root_path", "") or "\0") else scope["path"]
+                path = app_path(scope)
                 widget = path == "/widget" or path.startswith("/widget/")
                 headers["Content-Security-Policy"] = self.widget_csp if widget else self.csp
                 headers["X-Content-Type-Options"] = "nosniff"
