@@ -76,13 +76,17 @@ def ask(url: str, payload, **kwargs) -> httpx.Response:
 # ------------------------------------------------------------------------------------------ answers
 
 
-def test_healthz_describes_the_loaded_index(server, assistant, base_settings):
+def test_healthz_describes_the_loaded_index(server, assistant, base_settings, serve_with):
     r = httpx.get(server + "/healthz")
     assert r.status_code == 200
     info = r.json()
     assert info["loaded"] is True
     assert info["entries"] == len(assistant.retriever().index.entries) > 100
-    assert info["index"] == str(base_settings.index)
+    assert "index" not in info and str(base_settings.index) not in r.text  # no folders for anonymous callers
+    url = serve_with(api_token="s3cret-token")
+    assert "index" not in httpx.get(url + "/healthz", headers={"Authorization": "Bearer wrong"}).json()
+    admin = httpx.get(url + "/healthz", headers={"Authorization": "Bearer s3cret-token"}).json()
+    assert admin["index"] == str(base_settings.index)
 
 
 def test_chinese_question_gets_a_cited_chinese_answer(server):
@@ -227,10 +231,12 @@ def test_cors_only_for_allowed_origins(serve_with):
 
 def test_frame_ancestors_default_to_self_and_list_allowed_origins(server, serve_with):
     for path in ("/", "/widget/"):
-        assert httpx.get(server + path).headers["content-security-policy"] == "frame-ancestors 'self'"
+        assert httpx.get(server + path).headers["content-security-policy"].endswith("; frame-ancestors 'self'")
     url = serve_with(allowed_origins="https://wiki.example, http://10.0.0.5:8080/")
     csp = httpx.get(url + "/widget/").headers["content-security-policy"]
-    assert csp == "frame-ancestors 'self' https://wiki.example http://10.0.0.5:8080"
+    assert csp.endswith("; frame-ancestors 'self' https://wiki.example http://10.0.0.5:8080")
+    # Only the widget is for the wiki: the full chat page stays unframeable from elsewhere.
+    assert httpx.get(url + "/").headers["content-security-policy"].endswith("; frame-ancestors 'self'")
 
 
 def test_bad_origin_setting_is_refused_with_a_hint(base_settings, assistant):
@@ -277,7 +283,7 @@ def test_widget_page_is_served_at_widget(server):
 
 
 def test_root_path_is_used_for_public_urls(serve_with):
-    url = serve_with(root_path="/glossary")
+    url = serve_with(root_path="/glossary", trusted_proxies="127.0.0.1")  # the proxy's X-Forwarded-* count
     for prefix in ("", "/glossary"):  # a proxy that strips the prefix, and one that passes it on
         assert httpx.get(f"{url}{prefix}/config").json()["root"] == f"{url}/glossary"
         assert httpx.get(f"{url}{prefix}/widget/config").json()["root"] == f"{url}/glossary/widget"

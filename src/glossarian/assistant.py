@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Iterator
 from glossarian.answer import Answer
 from glossarian.config import Settings
 from glossarian.errors import IndexInvalid, IndexNotFound, InputError
+from glossarian.history import check_history
 from glossarian.lang import detect_language, normalize
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class Assistant:
     def stream(self, question, history: list[Turn] | None = None) -> Iterator[Answer]:
         """Yield progressively longer answers; the last one is complete."""
         q = validate_question(question, self.settings.max_question_chars)
-        history = [t for t in (history or []) if isinstance(t, Turn) and t.content]
+        history = check_history([t for t in (history or []) if isinstance(t, Turn)], self.settings)
         lang = detect_language(q)
         retriever = self.retriever()
         subject = resolve_followup(q, history, retriever.matcher, retriever.index.entries)

@@ -37,6 +37,15 @@ class Settings:
     ui_auth: str = ""  # "user:password" for the web UI login when set
     rate_limit: int = 60  # requests per minute per client
     max_question_chars: int = 2000
+    # Security (see README "Security"). Proxy trust is ours to decide, never uvicorn's default (127.0.0.1).
+    trusted_proxies: str = ""  # comma-separated proxy addresses whose X-Forwarded-* headers are believed
+    allowed_hosts: str = ""  # comma-separated Host names the server answers to; empty = any
+    history_max_turns: int = 100  # turns one request may send
+    history_max_turn_chars: int = 8000  # characters per turn (a long answer sent back fits)
+    history_max_chars: int = 32000  # characters over all turns
+    login_attempts: int = 5  # failed logins per client or user name before the backoff starts
+    body_timeout: float = 20.0  # seconds a client may take to send a request body
+    figure_ttl: int = 3600  # seconds a tool figure stays on disk
     threads: int = 1
 
     @classmethod

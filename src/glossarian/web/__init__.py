@@ -12,17 +12,20 @@
 create_app() builds the app and never serves; serve() runs it with uvicorn. Importing gradio is deferred
 to create_app() so `import glossarian.web` stays cheap.
 
-Deployment settings (GLOSSARIAN_*; see guard.py for the policy):
+Deployment settings (GLOSSARIAN_*; see guard.py and gate.py for the policy, README "Security"):
     ALLOWED_ORIGINS=https://wiki.example.com   the wiki that embeds the widget or calls the API from the
                                                 browser; unset = same origin only, so embedding needs it
     ROOT_PATH=/glossary                         served behind a proxy at https://host/glossary/ (the proxy
                                                 may strip the prefix or pass it on)
+    TRUSTED_PROXIES=127.0.0.1                   the proxy whose X-Forwarded-For names the reader; unset = none
+    ALLOWED_HOSTS=glossary.example.com          the Host names to answer to; unset = any
     API_TOKEN=...   UI_AUTH=user:password   RATE_LIMIT=60   MAX_QUESTION_CHARS=2000
 """
 from __future__ import annotations
 
 import atexit
 import logging
+import os
 import shutil
 import tempfile
 from contextlib import asynccontextmanager
@@ -60,6 +63,26 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
+_PRIVATE_CACHE: Path | None = None
+
+
+def private_gradio_cache() -> Path:
+    """This process's own Gradio cache (mode 0700, removed at exit), which also holds the tool figures.
+
+    A shared /tmp/gradio let one instance serve another's files and kept everything forever (probe
+    findings 8 and 9). GRADIO_TEMP_DIR, when set, names the parent folder.
+    """
+    global _PRIVATE_CACHE
+    if _PRIVATE_CACHE is None:
+        parent = os.environ.get("GRADIO_TEMP_DIR") or None
+        if parent:
+            Path(parent).mkdir(parents=True, exist_ok=True)
+        _PRIVATE_CACHE = Path(tempfile.mkdtemp(prefix="glossarian-gradio-", dir=parent))  # mkdtemp: 0700
+        os.environ["GRADIO_TEMP_DIR"] = str(_PRIVATE_CACHE)  # read by Gradio whenever it stores a file
+        atexit.register(shutil.rmtree, _PRIVATE_CACHE, True)
+    return _PRIVATE_CACHE
+
+
 def _log_to_stderr() -> None:
     """Our own INFO lines (warm-up, index reloads) next to uvicorn's; other libraries stay quiet."""
     logger = logging.getLogger("glossarian")
@@ -93,13 +116,18 @@ class UnderPrefix:
 
 def create_app(settings: Settings | None = None, assistant=None):
     """Build the FastAPI app (chat, widget, API, embed scripts) around `assistant`; does not serve it."""
+    cache = private_gradio_cache()  # before Gradio builds anything: Blocks read the cache folder once
+
     import gradio as gr
     from fastapi import FastAPI
     from fastapi.middleware.cors import CORSMiddleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     from glossarian.web.api import api_router
-    from glossarian.web.chat import CHAT_HEAD, CSS, WIDGET_CSS, ChatService, build_chat
-    from glossarian.web.guard import RateLimiter, SecurityHeaders, parse_origins, parse_ui_auth
+    from glossarian.web.chat import CHAT_HEAD, CSS, ERROR_STATUS, WIDGET_CSS, ChatService, build_chat
+    from glossarian.web.gate import Gate, GradioSessions
+    from glossarian.web.guard import (LoginThrottle, RateLimiter, SecurityHeaders, parse_hosts, parse_origins,
+                                      parse_ui_auth)
     from glossarian.web.readiness import Readiness
     from glossarian.web.render import FigureStore
     from glossarian.web.terms import terms_router
@@ -110,11 +138,13 @@ def create_app(settings: Settings | None = None, assistant=None):
 
         assistant = Assistant(settings)
     origins = parse_origins(settings.allowed_origins)
+    hosts = parse_hosts(settings.allowed_hosts)
     auth = parse_ui_auth(settings.ui_auth)
     root = settings.root_path.rstrip("/")
     limiter = RateLimiter(settings.rate_limit)
-    figures = FigureStore(Path(tempfile.mkdtemp(prefix="glossarian-figures-")))
+    figures = FigureStore(Path(tempfile.mkdtemp(prefix="figures-", dir=cache)), ttl=settings.figure_ttl)
     atexit.register(shutil.rmtree, figures.folder, True)  # also when the app is built but never served
+    sessions = GradioSessions()
 
     readiness = Readiness(assistant)
 
@@ -129,26 +159,62 @@ def create_app(settings: Settings | None = None, assistant=None):
     app.state.readiness = readiness
     app.include_router(terms_router(settings))  # before api_router, whose /api/{rest} catches the rest
     app.include_router(api_router(assistant, settings, limiter, readiness))
+    # Outermost last: prefix -> Host check -> headers -> CORS -> gate -> routes. The gate sits inside CORS
+    # so its refusals still carry the CORS headers a browser needs to read them.
+    app.add_middleware(Gate, settings=settings, sessions=sessions, throttle=LoginThrottle(settings.login_attempts),
+                       error_status=ERROR_STATUS, ui_auth=auth is not None)
     # One CORS policy for everything, Gradio's routes included (a parent CORSMiddleware turns Gradio's off).
     # Credentials are allowed because the Gradio client fetches with credentials: "include".
     app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
                        allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"], max_age=600)
     app.add_middleware(SecurityHeaders, origins=origins)
+    if hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     if root:
         app.add_middleware(UnderPrefix, prefix=root)
     app.add_middleware(HeadAsGet)
 
-    service = ChatService(assistant, limiter, figures, settings.max_question_chars, readiness)
+    service = ChatService(assistant, limiter, figures, settings, readiness)
     # show_error=False: gr.Error messages still reach the reader, other exceptions only the server log.
-    common = dict(auth=auth, footer_links=[], allowed_paths=[str(figures.folder)], max_file_size="1mb",
-                  ssr_mode=False, run_history=False, show_error=False)
+    common = dict(auth=auth, footer_links=[], max_file_size="1mb", ssr_mode=False, run_history=False,
+                  show_error=False)
     # Order matters: "/" catches every path, so the widget is mounted first.
     for path, compact in (("/widget", True), ("/", False)):
-        blocks = build_chat(service, compact=compact).queue(default_concurrency_limit=CONCURRENT_CHATS)
+        # delete_cache: Gradio removes the files it keeps for this chat (figures included) once they are older
+        # than the figures' lifetime, checking as often.
+        blocks = build_chat(service, compact=compact, delete_cache=(settings.figure_ttl, settings.figure_ttl))
+        blocks.queue(default_concurrency_limit=CONCURRENT_CHATS)
         public = (root + path.rstrip("/")) if root else None
         gr.mount_gradio_app(app, blocks, path=path, root_path=public, css=WIDGET_CSS if compact else CSS,
                             head=CHAT_HEAD, **common)
+    sessions.apps = [route.app for route in app.routes if hasattr(getattr(route, "app", None), "tokens")]
     return app
+
+
+def server_config(settings: Settings, app):
+    """uvicorn's configuration, with every security-relevant choice made here rather than left to defaults.
+
+    Proxy trust: uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, which is exactly where a
+    same-host proxy (or anyone on the host) connects from; here only GLOSSARIAN_TRUSTED_PROXIES is trusted.
+    """
+    import uvicorn
+
+    trusted = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    return uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
+                          proxy_headers=bool(trusted), forwarded_allow_ips=trusted or [],
+                          server_header=False,  # no "server: uvicorn" on every response
+                          timeout_keep_alive=5)
+
+
+def redact_logs(settings: Settings) -> None:
+    """Keep the API token, the LLM key and the UI password out of every log line we or uvicorn write."""
+    from glossarian.web.guard import RedactSecrets
+
+    secrets = [settings.api_token, settings.llm_api_key, settings.ui_auth.partition(":")[2]]
+    redactor = RedactSecrets(secrets)
+    for name in ("", "glossarian", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(redactor)
 
 
 def serve(settings: Settings | None = None, app=None) -> None:
@@ -160,4 +226,6 @@ def serve(settings: Settings | None = None, app=None) -> None:
     app = app or create_app(settings)
     print(f"Glossarian: http://{settings.host}:{settings.port}{settings.root_path.rstrip('/')}/ "
           "(chat), /widget, /embed.js, /api/ask, /healthz (ready?), /livez; loading the model now…", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    config = server_config(settings, app)  # configures uvicorn's loggers, so the redaction comes after
+    redact_logs(settings)
+    uvicorn.Server(config).run()

@@ -1,11 +1,14 @@
 """The JSON API and the static routes: POST /api/ask, GET /healthz, /embed.js and /gradio.js.
 
 Every refusal is a small JSON object {"error": what went wrong, "hint": how to fix it}, never a traceback.
+The `answer` of /api/ask is Markdown that can come from an LLM: a page that shows it must treat it as
+untrusted (render without HTML, images or non-http links, as web/render.py does).
 """
 from __future__ import annotations
 
 import json
 import logging
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -16,12 +19,14 @@ from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from glossarian.errors import GlossarianError, InputError
+from glossarian.history import HistoryTooLarge
 from glossarian.web.guard import RateLimiter, token_ok
 
 log = logging.getLogger("glossarian.web")
 
 MAX_BODY_BYTES = 1 << 20  # far above any valid question plus history; stops memory abuse early
-MAX_HISTORY_TURNS = 100
+# Any absolute path left in a health message after the known folders were named (anonymous callers see it).
+ABS_PATH = re.compile(r"(?<![\w.])/(?:[\w.@+-]+/)*[\w@+-]+(?:\.[\w-]+)*")
 STATIC = resources.files("glossarian") / "static"
 JS = "text/javascript; charset=utf-8"
 
@@ -45,6 +50,18 @@ def error(status: int, message: str, hint: str | None = None, headers: dict | No
 def client_key(request: Request) -> str:
     # uvicorn already replaced the address with X-Forwarded-For when the proxy is trusted (--forwarded-allow-ips)
     return request.client.host if request.client else "unknown"
+
+
+def public_health(info: dict, settings) -> dict:
+    """Health without the server's folders, for callers who did not show the API token."""
+    named = [(str(settings.index), "<index>"), (str(settings.corpus), "<corpus>"), (str(settings.home), "<home>")]
+
+    def scrub(text: str) -> str:
+        for path, name in sorted(named, key=lambda p: -len(p[0])):
+            text = text.replace(path, name)
+        return ABS_PATH.sub("<path>", text)
+
+    return {k: scrub(v) if isinstance(v, str) and k != "model" else v for k, v in info.items() if k != "index"}
 
 
 def _describe(exc: ValidationError) -> str:
@@ -81,12 +98,22 @@ def api_router(assistant, settings, limiter: RateLimiter, readiness) -> APIRoute
 
     @router.post("/api/ask")
     async def ask(request: Request):
-        wait = limiter.hit(client_key(request))
-        if wait:
-            return error(429, *limiter.message(wait), headers={"Retry-After": str(int(wait))})
+        client = client_key(request)
+        # The token first: requests without it must not use up the budget of the client that has it. Wrong
+        # tokens count in a bucket of their own, so guessing stays throttled.
         if not token_ok(request.headers.get("authorization"), settings.api_token):
+            wait = limiter.hit("bad-token " + client)
+            if wait:
+                return error(429, *limiter.message(wait), headers={"Retry-After": str(int(wait))})
             return error(401, "Missing or wrong API token.", "Send the header 'Authorization: Bearer <token>'.",
                          headers={"WWW-Authenticate": "Bearer"})
+        wait = limiter.hit(client)
+        if wait:
+            return error(429, *limiter.message(wait), headers={"Retry-After": str(int(wait))})
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type != "application/json":  # a cross-site "simple" POST (text/plain, forms) runs unpreflighted
+            return error(415, f"The body must be sent as application/json, not {media_type or 'untyped'}.",
+                         f"Send the header 'Content-Type: application/json' and e.g. {example}")
         body = await _read_body(request)
         if body is None:
             return error(413, f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.",
@@ -106,9 +133,6 @@ def api_router(assistant, settings, limiter: RateLimiter, readiness) -> APIRoute
                               f"the limit is {settings.max_question_chars}.",
                          "Ask about one or two terms at a time.")
         history = req.history or []
-        if len(history) > MAX_HISTORY_TURNS:
-            return error(422, f"history has {len(history)} turns; at most {MAX_HISTORY_TURNS} are accepted.",
-                         "Send only the last few turns of the conversation.")
         turns = [Turn(t.role, t.content) for t in history]
         if not readiness.ready:
             # A short grace period covers the last moments of start-up; beyond it, say so instead of a silent wait.
@@ -117,6 +141,8 @@ def api_router(assistant, settings, limiter: RateLimiter, readiness) -> APIRoute
                 return error(503, message, hint, headers={"Retry-After": str(RETRY_AFTER_S)})
         try:
             answer = await run_in_threadpool(assistant.ask, req.question, turns)
+        except HistoryTooLarge as exc:
+            return error(exc.status, exc.message, exc.hint)
         except InputError as exc:
             return error(400, exc.message, exc.hint)
         except GlossarianError as exc:  # index or model trouble: the server's problem, and it says how to fix it
@@ -133,9 +159,11 @@ def api_router(assistant, settings, limiter: RateLimiter, readiness) -> APIRoute
         return RedirectResponse("widget/", status_code=307)  # relative, so a proxy prefix survives
 
     @router.get("/healthz")
-    async def healthz():
+    async def healthz(request: Request):
         """Readiness, for load balancers and the README's run check: 503 until a question can be answered."""
         status, body = await run_in_threadpool(readiness.report)
+        if not (settings.api_token and token_ok(request.headers.get("authorization"), settings.api_token)):
+            body = public_health(body, settings)  # folder names are for the admin, who has the token
         headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
         return JSONResponse(body, status_code=status, headers=headers)
 

@@ -1,7 +1,8 @@
 """The Gradio chat: the full page at / and the compact widget at /widget, both streaming Assistant answers.
 
-Each browser session keeps its own conversation (a gr.State of plain turns) and sends it with every
-question, so follow-ups work. User-facing problems become gr.Error toasts, never tracebacks.
+Each browser session's conversation (the shown messages and the plain turns) lives on the server in
+gr.State, so a question's request carries only the question and follow-ups work. User-facing problems
+become gr.Error toasts, never tracebacks; their titles tell the gate which HTTP status a direct API call gets.
 """
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ MAX_TURNS_SENT = 20  # the assistant only needs recent context; older turns are 
 # A reader who asks during start-up sees a notice and waits this long at most (a first index build of
 # ~250 entries takes a few minutes on 2 cores; the model alone loads in ~10 s).
 START_WAIT_S = 300
+# gr.Error titles, and the HTTP status gate.py gives a direct call (/gradio_api/run/chat) refused with each.
+TITLE_INPUT = "Glossarian"
+TITLE_BUSY = "Slow down · 请稍候"
+TITLE_SERVER = "Glossarian · server"
+ERROR_STATUS = {TITLE_INPUT: 400, TITLE_BUSY: 429}  # anything else stays a 500
 EXAMPLES = [
     "什么是骨干网络？",
     "What is a feature pyramid network?",
@@ -88,20 +94,20 @@ CHAT_HEAD = """<script>
 class ChatService:
     """The chat logic, shared by the full page and the widget; no Gradio layout in here."""
 
-    def __init__(self, assistant, limiter: RateLimiter, figures: FigureStore, max_question_chars: int,
-                 readiness=None):
+    def __init__(self, assistant, limiter: RateLimiter, figures: FigureStore, settings, readiness=None):
         self.assistant = assistant
         self.readiness = readiness
         self.limiter = limiter
         self.figures = figures
-        self.max_question_chars = max_question_chars
+        self.settings = settings
+        self.max_question_chars = settings.max_question_chars
 
     def _admit(self, request: gr.Request | None) -> None:
         client = getattr(getattr(request, "client", None), "host", None) or "unknown"
         wait = self.limiter.hit(client)
         if wait:
             message, hint = self.limiter.message(wait)
-            raise gr.Error(f"{message} {hint}", title="Slow down · 请稍候")
+            raise gr.Error(f"{message} {hint}", title=TITLE_BUSY)
 
     def _check(self, question, request: gr.Request | None) -> None:
         """Refuse before anything is shown, so a refused question stays in the textbox to be fixed."""
@@ -112,7 +118,7 @@ class ChatService:
         try:
             validate_question(question, self.max_question_chars)
         except InputError as exc:
-            raise gr.Error(escape_html(f"{exc.message} {exc.hint or ''}"), title="Glossarian") from None
+            raise gr.Error(escape_html(f"{exc.message} {exc.hint or ''}"), title=TITLE_INPUT) from None
 
     def _wait_until_ready(self, question: str) -> None:
         """Wait for start-up (bounded); a server that cannot answer says why instead of hanging."""
@@ -133,40 +139,51 @@ class ChatService:
 
     def _answers(self, question: str, turns: list[dict]) -> Iterator:
         from glossarian.assistant import Turn
+        from glossarian.errors import InputError
 
         history = [Turn(t["role"], t["content"]) for t in turns[-MAX_TURNS_SENT:]]
         try:
             yield from self.assistant.stream(question, history)
-        except GlossarianError as exc:
-            raise gr.Error(escape_html(f"{exc.message} {exc.hint or ''}"), title="Glossarian") from None
+        except InputError as exc:
+            raise gr.Error(escape_html(f"{exc.message} {exc.hint or ''}"), title=TITLE_INPUT) from None
+        except GlossarianError as exc:  # index or model trouble: the server's
+            raise gr.Error(escape_html(f"{exc.message} {exc.hint or ''}"), title=TITLE_SERVER) from None
         except Exception:
             log.exception("Unexpected error while answering %r", question[:200])
-            raise gr.Error("Something went wrong on the server; it was logged.", title="Glossarian") from None
+            raise gr.Error("Something went wrong on the server; it was logged.", title=TITLE_SERVER) from None
 
     def respond(self, question: str, chat: list, turns: list[dict], request: gr.Request):
-        """Stream (textbox, chat messages, turns) for one question; the textbox stays locked until the end."""
+        """Stream (textbox, chat messages twice: shown and kept, turns) for one question; the textbox stays
+        locked until the end. `chat` is the server's copy of the messages, never the browser's."""
+        from glossarian.history import fit_history
+
         self._check(question, request)
         turn_id = uuid.uuid4().hex[:10]
+        chat = chat or []
         shown = [*chat, gr.ChatMessage(role="user", content=escape_markdown(question))]
-        yield _locked(), shown, turns  # the question shows at once; Gradio adds a "thinking" bubble
+        yield _locked(), shown, chat, turns  # the question shows at once; Gradio adds a "thinking" bubble
         notice = self._starting_notice(question)
         if notice:  # never a silent wait on a cold model
-            yield _locked(), [*shown, gr.ChatMessage(role="assistant", content=escape_markdown(notice))], turns
+            yield _locked(), [*shown, gr.ChatMessage(role="assistant", content=escape_markdown(notice))], chat, turns
             self._wait_until_ready(question)
         previous = None
-        for answer in self._answers(question, turns):  # one step behind, so the last one goes out once
-            if previous is not None:
-                yield _locked(), [*shown, *answer_messages(previous, self.figures, turn_id)], turns
+        # The chat's own long answers are cut to the history bounds rather than refused.
+        for answer in self._answers(question, fit_history(turns or [], self.settings)):
+            if previous is not None:  # one step behind, so the last one goes out once
+                yield _locked(), [*shown, *answer_messages(previous, self.figures, turn_id)], chat, turns
             previous = answer
         if previous is None:
             return
-        turns = [*turns, {"role": "user", "content": previous.question},
+        turns = [*(turns or []), {"role": "user", "content": previous.question},
                  {"role": "assistant", "content": previous.answer}]
-        yield _locked(), [*shown, *answer_messages(previous, self.figures, turn_id)], turns
+        messages = [*shown, *answer_messages(previous, self.figures, turn_id)]
+        yield _locked(), messages, messages, turns
 
     def api_chat(self, message: str, history: list[dict] | None = None, request: gr.Request = None) -> str:
         """Ask the glossary in Chinese or English; returns the cited answer (Markdown) with its sources listed."""
         self._check(message, request)
+        if history is not None and not isinstance(history, list):
+            raise gr.Error(f"history must be a list of turns, not {type(history).__name__}.", title=TITLE_INPUT)
         turns = [t for t in history or [] if isinstance(t, dict) and t.get("role") in ("user", "assistant")
                  and isinstance(t.get("content"), str)]
         self._wait_until_ready(message)
@@ -178,9 +195,10 @@ class ChatService:
         return answer.answer + (f"\n\nSources:\n{sources}" if sources else "")
 
 
-def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
+def build_chat(service: ChatService, compact: bool = False, delete_cache: tuple[int, int] | None = None) -> gr.Blocks:
     """The full chat page, or (compact) the small one the wiki widget frames."""
-    with gr.Blocks(title="Glossarian", analytics_enabled=False, fill_height=True) as blocks:
+    with gr.Blocks(title="Glossarian", analytics_enabled=False, fill_height=True,
+                   delete_cache=delete_cache) as blocks:
         if not compact:  # the widget's frame has the wiki panel's title bar above it: one title is enough
             gr.Markdown(INTRO, elem_classes=["glossarian-intro"])
         chatbot = gr.Chatbot(
@@ -191,6 +209,7 @@ def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
             placeholder="问一个术语 · Ask about a term",
         )
         turns = gr.State([])
+        kept = gr.State([])  # the messages shown, kept here so the browser never has to send them back
         with gr.Row(equal_height=True):
             box = gr.Textbox(show_label=False, submit_btn=True, lines=1, max_lines=6, scale=8,
                              placeholder="问一个术语 · Ask a term" if compact
@@ -199,16 +218,16 @@ def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
             clear = None if compact else gr.Button("清空 · Clear", variant="secondary", size="sm", scale=1,
                                                        min_width=90, elem_classes=["glossarian-clear"])
 
-        outputs = [box, chatbot, turns]
+        inputs, outputs = [box, kept, turns], [box, chatbot, kept, turns]
         # .then runs after errors too, so the textbox always comes back.
-        box.submit(service.respond, [box, chatbot, turns], outputs, api_visibility="undocumented").then(
+        box.submit(service.respond, inputs, outputs, api_visibility="undocumented").then(
             _unlock, None, box, api_visibility="undocumented", queue=False)
         chatbot.example_select(_example_text, None, box, api_visibility="undocumented", queue=False).then(
-            service.respond, [box, chatbot, turns], outputs, api_visibility="undocumented").then(
+            service.respond, inputs, outputs, api_visibility="undocumented").then(
             _unlock, None, box, api_visibility="undocumented", queue=False)
         if clear is not None:
-            clear.click(lambda: ("", [], []), None, outputs, api_visibility="undocumented", queue=False)
-        chatbot.clear(lambda: [], None, turns, api_visibility="undocumented", queue=False)
+            clear.click(lambda: ("", [], [], []), None, outputs, api_visibility="undocumented", queue=False)
+        chatbot.clear(lambda: ([], []), None, [kept, turns], api_visibility="undocumented", queue=False)
         if not compact:
             gr.api(service.api_chat, api_name="chat")
     return blocks
