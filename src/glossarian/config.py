@@ -38,6 +38,11 @@ class Settings:
     rate_limit: int = 60  # requests per minute per client
     max_question_chars: int = 2000
     threads: int = 1
+    # Question log and feedback (questionlog/): SQLite in `home` unless DATABASE_URL names another database.
+    database_url: str = ""  # e.g. postgresql+psycopg://glossarian:secret@db:5432/glossarian
+    log_retention_days: int = 90  # rows older than this are deleted (0 keeps them forever)
+    log_question_text: int = 1  # 0: record outcomes only, never what the reader typed
+    admin_token: str = ""  # for /admin and /api/admin/*; UI_AUTH's login also opens /admin
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
