@@ -136,6 +136,42 @@ def corpus_import(file: Path = typer.Argument(..., help="Plain-text glossary: 't
 
 
 @app.command()
+def gaps(since: str = typer.Option("7d", "--since", help="How far back: 24h, 7d, 2w or all."),
+         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+         draft: int = typer.Option(0, "--draft", help="Write draft entries for the top N missing terms "
+                                   "into the corpus (never overwrites)."),
+         top: int = typer.Option(20, "--top", help="Rows per table."),
+         corpus: Optional[Path] = CorpusOpt, model: Optional[str] = ModelOpt) -> None:
+    """What readers asked that the glossary could not answer, from the question log [env: GLOSSARIAN_DATABASE_URL]."""
+    from glossarian.gaps import load_report
+
+    s = settings(corpus, None, model)
+    report = load_report(s, since, top=top)
+    if draft > 0:
+        from glossarian.drafts import write_drafts
+
+        result = write_drafts(report.missing_terms, s.corpus, draft, s)
+    if as_json:
+        out = report.to_json()
+        if draft > 0:
+            out["drafts"] = {"written": [str(p) for p in result.written],
+                             "skipped": [{"term": t, "reason": r} for t, r in result.skipped]}
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
+    else:
+        from glossarian.gaps import format_report
+
+        typer.echo(format_report(report))
+        if draft > 0:
+            typer.echo("")
+            for path in result.written:
+                typer.echo(f"draft written: {path}")
+            for term, reason in result.skipped:
+                typer.echo(f"draft skipped: {term} ({reason})")
+            if result.written:
+                typer.echo("Review the drafts, then run `glossarian corpus check` and `glossarian index build`.")
+
+
+@app.command()
 def serve(host: Optional[str] = typer.Option(None, help="Bind address [env: GLOSSARIAN_HOST]", show_default=False),
           port: Optional[int] = typer.Option(None, help="Port [env: GLOSSARIAN_PORT]", show_default=False),
           corpus: Optional[Path] = CorpusOpt, index: Optional[Path] = IndexOpt, model: Optional[str] = ModelOpt) -> None:
