@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -85,9 +86,22 @@ def ask(question: Optional[str] = typer.Argument(None, help="The question; omit 
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
         corpus: Optional[Path] = CorpusOpt, index: Optional[Path] = IndexOpt, model: Optional[str] = ModelOpt) -> None:
     """Ask the glossary a question in Chinese or English."""
-    assistant = _assistant(settings(corpus, index, model))
+    from glossarian.questionlog import QuestionLog
+
+    s = settings(corpus, index, model)
+    assistant = _assistant(s)
+    question_log = QuestionLog.from_settings(s)
+    try:
+        _ask(assistant, question, as_json, question_log)
+    finally:
+        question_log.close(5.0)  # queued rows reach the database before the process ends
+
+
+def _ask(assistant, question, as_json, question_log) -> None:
     if question is not None:
+        started = time.perf_counter()
         answer = assistant.ask(question)
+        question_log.record(answer, "cli", time.perf_counter() - started)
         if as_json:
             typer.echo(json.dumps({**answer.to_json(), "question": question}, ensure_ascii=False))
         else:
@@ -98,7 +112,10 @@ def ask(question: Optional[str] = typer.Argument(None, help="The question; omit 
     for raw in sys.stdin.buffer:
         line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         try:
-            out = {**assistant.ask(line).to_json(), "question": line}  # echoed exactly as typed
+            started = time.perf_counter()
+            answer = assistant.ask(line)
+            question_log.record(answer, "cli", time.perf_counter() - started)
+            out = {**answer.to_json(), "question": line}  # echoed exactly as typed
         except GlossarianError as exc:
             out = {"question": line, "language": detect_language(line), "answer": "", "sources": [],
                    "tool_calls": [], "error": exc.message, "hint": exc.hint}

@@ -1,4 +1,5 @@
 """Tool registry: `@tool` turns a typed function into a Tool with a derived JSON schema; run_tool validates and runs it."""
+import collections
 import copy
 import inspect
 import math
@@ -385,8 +386,22 @@ def _run_seeded(fn: Callable[..., ToolOutput], arguments: dict) -> ToolOutput:
             return fn(**arguments)
 
 
+# Runs and failures per tool name since the process started; /metrics reports them (web/metrics.py).
+RUNS: collections.Counter = collections.Counter()
+FAILURES: collections.Counter = collections.Counter()
+
+
 def run_tool(name: str, arguments: dict | None = None, timeout_s: float = 10.0) -> ToolResult:
     """Validate and run a tool in a worker thread; every failure comes back as a ToolError."""
+    RUNS[name] += 1
+    try:
+        return _run_tool(name, arguments, timeout_s)
+    except ToolError:
+        FAILURES[name] += 1
+        raise
+
+
+def _run_tool(name: str, arguments: dict | None, timeout_s: float) -> ToolResult:
     started = time.perf_counter()
     tool_ = get_tool(name)
     checked = validate(tool_, arguments)

@@ -4,7 +4,10 @@
     /widget      a compact chat for an iframe on a wiki page
     /embed.js    one <script> tag on a wiki page adds a button that opens /widget in a panel
     /gradio.js   the <gradio-app> web component's loader, served from the gradio package (no CDN)
-    /api/ask     POST {"question", "history"?} -> Answer.to_json()
+    /api/ask     POST {"question", "history"?, "page"?, "channel"?} -> Answer.to_json() + answer_id
+    /api/feedback POST {"answer_id", "rating": 1|-1, "comment"?} (web/feedback.py)
+    /admin       the gap report, a plot and CSV export for maintainers (web/admin.py)
+    /metrics     Prometheus metrics (web/metrics.py)
     /healthz     readiness: loading | building-index | ready | degraded (503 until it can answer)
     /livez       liveness: 200 whenever the process serves HTTP
 
@@ -90,11 +93,12 @@ class UnderPrefix:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, assistant=None):
+def create_app(settings: Settings | None = None, assistant=None, question_log=None):
     """Build the FastAPI app (chat, widget, API, embed scripts) around `assistant`; does not serve it."""
     import gradio as gr
     from fastapi import FastAPI
     from fastapi.middleware.cors import CORSMiddleware
+    from starlette.concurrency import run_in_threadpool
 
     from glossarian.web.api import api_router
     from glossarian.web.chat import CSS, WIDGET_CSS, ChatService, build_chat
@@ -115,17 +119,29 @@ def create_app(settings: Settings | None = None, assistant=None):
     atexit.register(shutil.rmtree, figures.folder, True)  # also when the app is built but never served
 
     readiness = Readiness(assistant)
+    from glossarian.questionlog import QuestionLog
+    from glossarian.web.admin import admin_router
+    from glossarian.web.feedback import feedback_router
+    from glossarian.web.metrics import Metrics, MetricsMiddleware
+
+    question_log = question_log or QuestionLog.from_settings(settings)
+    metrics = Metrics(assistant, question_log, root)
+    question_log.listeners.append(metrics.on_answer)
 
     @asynccontextmanager
     async def lifespan(app):
         readiness.start()  # the port is open at once; /healthz says when the first answer can be quick
         yield
         shutil.rmtree(figures.folder, ignore_errors=True)  # Gradio keeps its own copies while it runs
+        await run_in_threadpool(question_log.flush, 5.0)  # queued log rows reach the database before exit
 
     app = FastAPI(title="Glossarian", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.assistant = assistant
     app.state.readiness = readiness
-    app.include_router(api_router(assistant, settings, limiter, readiness))
+    app.state.question_log = question_log
+    for router in (feedback_router(question_log, settings, limiter), admin_router(question_log, settings, assistant),
+                   metrics.router(), api_router(assistant, settings, limiter, readiness)):  # api's /api/* catch-all last
+        app.include_router(router)
     # One CORS policy for everything, Gradio's routes included (a parent CORSMiddleware turns Gradio's off).
     # Credentials are allowed because the Gradio client fetches with credentials: "include".
     app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
@@ -134,8 +150,10 @@ def create_app(settings: Settings | None = None, assistant=None):
     if root:
         app.add_middleware(UnderPrefix, prefix=root)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     service = ChatService(assistant, limiter, figures, settings.max_question_chars, readiness)
+    service.question_log = question_log
     # show_error=False: gr.Error messages still reach the reader, other exceptions only the server log.
     common = dict(auth=auth, footer_links=[], allowed_paths=[str(figures.folder)], max_file_size="1mb",
                   ssr_mode=False, run_history=False, show_error=False)

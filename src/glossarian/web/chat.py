@@ -5,13 +5,16 @@ question, so follow-ups work. User-facing problems become gr.Error toasts, never
 """
 from __future__ import annotations
 
+import copy
 import logging
+import time
 import uuid
 from typing import Iterator
 
 import gradio as gr
 
 from glossarian.errors import GlossarianError
+from glossarian.web.feedback import CHAT_FEEDBACK, like_handler, page_from_referer, record_answer
 from glossarian.web.guard import RateLimiter
 from glossarian.web.render import FigureStore, answer_messages, escape_html, escape_markdown
 
@@ -43,6 +46,14 @@ WIDGET_CSS = CSS + """
 
 class ChatService:
     """The chat logic, shared by the full page and the widget; no Gradio layout in here."""
+
+    channel = "chat"  # question-log channel; the widget's copy says "widget" (with_channel)
+    question_log = None  # set by create_app
+
+    def with_channel(self, channel: str) -> "ChatService":
+        twin = copy.copy(self)
+        twin.channel = channel
+        return twin
 
     def __init__(self, assistant, limiter: RateLimiter, figures: FigureStore, max_question_chars: int,
                  readiness=None):
@@ -102,6 +113,7 @@ class ChatService:
     def respond(self, question: str, chat: list, turns: list[dict], request: gr.Request):
         """Stream (textbox, chat messages, turns) for one question; the textbox stays locked until the end."""
         self._check(question, request)
+        started = time.perf_counter()
         turn_id = uuid.uuid4().hex[:10]
         shown = [*chat, gr.ChatMessage(role="user", content=escape_markdown(question))]
         yield _locked(), shown, turns  # the question shows at once; Gradio adds a "thinking" bubble
@@ -116,19 +128,26 @@ class ChatService:
             previous = answer
         if previous is None:
             return
+        messages = answer_messages(previous, self.figures, turn_id)
+        answer_id = record_answer(self.question_log, previous, self.channel, started,
+                                  page_from_referer((getattr(request, "headers", None) or {}).get("referer")), _client(request))
+        # answer_id and the answer's message span let a 👍/👎 on any of its messages find it (like_handler)
         turns = [*turns, {"role": "user", "content": previous.question},
-                 {"role": "assistant", "content": previous.answer}]
-        yield _locked(), [*shown, *answer_messages(previous, self.figures, turn_id)], turns
+                 {"role": "assistant", "content": previous.answer, "answer_id": answer_id,
+                  "messages": [len(shown), len(shown) + len(messages)]}]
+        yield _locked(), [*shown, *messages], turns
 
     def api_chat(self, message: str, history: list[dict] | None = None, request: gr.Request = None) -> str:
         """Ask the glossary in Chinese or English; returns the cited answer (Markdown) with its sources listed."""
         self._check(message, request)
+        started = time.perf_counter()
         turns = [t for t in history or [] if isinstance(t, dict) and t.get("role") in ("user", "assistant")
                  and isinstance(t.get("content"), str)]
         self._wait_until_ready(message)
         answer = None
         for answer in self._answers(message, turns):
             pass
+        record_answer(self.question_log, answer, "api", started, None, _client(request))
         sources = "\n".join(f"[{n}] {h.entry.id}: {h.entry.term_zh} / {h.entry.term_en}"
                             for n, h in enumerate(answer.sources, 1))
         return answer.answer + (f"\n\nSources:\n{sources}" if sources else "")
@@ -136,6 +155,7 @@ class ChatService:
 
 def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
     """The full chat page, or (compact) the small one the wiki widget frames."""
+    service = service.with_channel("widget" if compact else "chat")
     with gr.Blocks(title="Glossarian", analytics_enabled=False, fill_height=True) as blocks:
         if compact:
             gr.Markdown("**Glossarian** · 深度学习术语助手", elem_classes=["glossarian-title"])
@@ -144,7 +164,7 @@ def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
         chatbot = gr.Chatbot(
             label="Glossarian", show_label=False, scale=1,  # with fill_height, scale=1 fills the window
             examples=[{"text": q} for q in (EXAMPLES[:2] + EXAMPLES[4:5] if compact else EXAMPLES)],
-            buttons=["copy", "copy_all"], feedback_options=None, allow_tags=False,
+            buttons=["copy", "copy_all"], feedback_options=CHAT_FEEDBACK, allow_tags=False,
             placeholder="问一个术语 · Ask about a term",
         )
         turns = gr.State([])
@@ -166,9 +186,14 @@ def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
         if clear is not None:
             clear.click(lambda: ("", [], []), None, outputs, api_visibility="undocumented", queue=False)
         chatbot.clear(lambda: [], None, turns, api_visibility="undocumented", queue=False)
+        chatbot.like(like_handler(service), [turns], None, api_visibility="undocumented", queue=False)
         if not compact:
             gr.api(service.api_chat, api_name="chat")
     return blocks
+
+
+def _client(request) -> str | None:
+    return getattr(getattr(request, "client", None), "host", None)
 
 
 def _example_text(evt: gr.SelectData) -> str:
