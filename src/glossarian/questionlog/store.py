@@ -22,6 +22,9 @@ from glossarian.questionlog.schema import feedback, meta, questions
 SQLITE_FILE = "questions.db"
 CONNECT_TIMEOUT_S = 3  # a dead PostgreSQL must fail a write quickly, not hang the writer for minutes
 SQLITE_BUSY_MS = 5000  # several processes (server, CLI runs) write to one SQLite file
+# Alembic keeps its running migration in module globals: one migration at a time per process. Across
+# processes PostgreSQL's advisory lock (migrations/env.py) takes over.
+_MIGRATING = threading.Lock()
 
 
 def database_url(settings: Settings) -> str:
@@ -72,7 +75,7 @@ class Store:
         """Bring the schema to the newest migration (once per process; cheap when already there)."""
         if self._migrated:
             return
-        with self._lock:
+        with self._lock, _MIGRATING:
             if self._migrated:
                 return
             from alembic import command
