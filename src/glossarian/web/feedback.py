@@ -113,4 +113,6 @@ def like_handler(service):
             return
         gr.Info("谢谢反馈 · Thanks for the feedback")
 
+    # Gradio passes the LikeData by the parameter's type; this module's annotations are strings (__future__).
+    on_like.__annotations__ = {"turns": list, "evt": gr.LikeData}
     return on_like
