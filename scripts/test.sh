@@ -11,5 +11,13 @@ if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi wqy; then
     echo "!! /usr/bin/chromium or a CJK font is missing: browser tests will be skipped (sudo apt-get install chromium fonts-wqy-microhei)"
   fi
 fi
+# Question-log tests start a private PostgreSQL cluster (initdb/pg_ctl) from Debian's package.
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq postgresql >/dev/null || (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
+  else
+    echo "!! PostgreSQL is missing: its question-log tests will be skipped (sudo apt-get install postgresql)"
+  fi
+fi
 "$VENV/bin/glossarian" corpus check
 exec "$VENV/bin/python" -m pytest "$@"

@@ -187,7 +187,7 @@ def render_page(rep, since: str, question_log) -> str:
     else:
         clusters_html = _table(["Asked", "Questions (most typical first)"],
                                [(str(c.count), _quotes(c.examples)) for c in rep.clusters])
-    worst = [(f"👎 {a.down} · 👍 {a.up}", escape(a.top_entry or "—"), _quotes([a.question or "?"]),
+    worst = [(f"{a.down} down · {a.up} up", escape(a.top_entry or "—"), _quotes([a.question or "?"]),
               "<br>".join(escape(c) for c in a.comments)) for a in rep.worst_rated]
     asked = [(escape(entry), str(n)) for entry, n in rep.most_asked]
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Glossarian admin</title>

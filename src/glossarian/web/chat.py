@@ -186,7 +186,7 @@ def build_chat(service: ChatService, compact: bool = False) -> gr.Blocks:
         if clear is not None:
             clear.click(lambda: ("", [], []), None, outputs, api_visibility="undocumented", queue=False)
         chatbot.clear(lambda: [], None, turns, api_visibility="undocumented", queue=False)
-        chatbot.like(like_handler(service), [turns], None, api_visibility="undocumented", queue=False)
+        chatbot.like(like_handler(service), [turns], None, api_visibility="undocumented")  # queued: its toast shows
         if not compact:
             gr.api(service.api_chat, api_name="chat")
     return blocks

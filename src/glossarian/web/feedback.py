@@ -41,10 +41,12 @@ def record_answer(question_log, answer, channel: str, started: float, page: str 
 
 
 def page_from_referer(referer: str | None) -> str | None:
-    """The wiki page the widget frame was opened for, when embed.js put it in the frame's URL (?page=...)."""
+    """The wiki page the widget frame was opened for, when embed.js put it in the frame's URL (/widget/?from=...).
+
+    Not ?page=: Gradio reads that parameter itself (multipage apps) and fails on any other value."""
     if not referer:
         return None
-    values = parse_qs(urlsplit(referer).query).get("page")
+    values = parse_qs(urlsplit(referer).query).get("from")
     return values[0] if values else None
 
 
