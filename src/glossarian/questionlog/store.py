@@ -37,7 +37,10 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError:  # a read-only home: writes fail later and are counted, answers go on
+                pass
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -65,7 +68,14 @@ def redact(url: str) -> str:
 class Store:
     def __init__(self, url: str):
         self.url = url
-        self.engine = make_engine(url)
+        try:
+            self.engine = make_engine(url)
+        except Exception as exc:  # a typo in the URL or a driver that is not installed
+            from glossarian.errors import GlossarianError
+
+            raise GlossarianError(f"GLOSSARIAN_DATABASE_URL={redact(url)!r} cannot be used: {exc}",
+                                  "Use e.g. postgresql+psycopg://user:password@host:5432/glossarian, "
+                                  "or unset it for SQLite in GLOSSARIAN_HOME.") from None
         self._migrated = False
         self._lock = threading.Lock()
         self._salt: str | None = None

@@ -170,9 +170,9 @@ def api_router(assistant, settings, limiter: RateLimiter, readiness) -> APIRoute
     @router.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"],
                       include_in_schema=False)
     async def api_other(rest: str, request: Request):
-        if rest == "ask":
-            return error(405, f"{request.method} is not allowed on /api/ask.", f"POST JSON, e.g. {example}",
-                         headers={"Allow": "POST"})
+        if rest in ("ask", "feedback"):
+            return error(405, f"{request.method} is not allowed on /api/{rest}.", "POST JSON"
+                         + (f", e.g. {example}" if rest == "ask" else " (see the README)."), headers={"Allow": "POST"})
         return error(404, f"No API endpoint /api/{rest}.", "The API has POST /api/ask and POST /api/feedback.")
 
     return router
