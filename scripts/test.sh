@@ -20,5 +20,13 @@ if [ ! -f /usr/share/mediawiki/maintenance/install.php ] || ! command -v php >/d
     echo "!! MediaWiki or PHP is missing: the MediaWiki test will be skipped (sudo apt-get install --no-install-recommends mediawiki php-cli php-sqlite3)"
   fi
 fi
+# Question-log tests start a private PostgreSQL cluster (initdb/pg_ctl) from Debian's package.
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq postgresql >/dev/null || (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
+  else
+    echo "!! PostgreSQL is missing: its question-log tests will be skipped (sudo apt-get install postgresql)"
+  fi
+fi
 "$VENV/bin/glossarian" corpus check
 exec "$VENV/bin/python" -m pytest "$@"

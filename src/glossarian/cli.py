@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -85,9 +86,22 @@ def ask(question: Optional[str] = typer.Argument(None, help="The question; omit 
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
         corpus: Optional[Path] = CorpusOpt, index: Optional[Path] = IndexOpt, model: Optional[str] = ModelOpt) -> None:
     """Ask the glossary a question in Chinese or English."""
-    assistant = _assistant(settings(corpus, index, model))
+    from glossarian.questionlog import QuestionLog
+
+    s = settings(corpus, index, model)
+    assistant = _assistant(s)
+    question_log = QuestionLog.from_settings(s)
+    try:
+        _ask(assistant, question, as_json, question_log)
+    finally:
+        question_log.close(5.0)  # queued rows reach the database before the process ends
+
+
+def _ask(assistant, question, as_json, question_log) -> None:
     if question is not None:
+        started = time.perf_counter()
         answer = assistant.ask(question)
+        question_log.record(answer, "cli", time.perf_counter() - started)
         if as_json:
             typer.echo(json.dumps({**answer.to_json(), "question": question}, ensure_ascii=False))
         else:
@@ -98,7 +112,10 @@ def ask(question: Optional[str] = typer.Argument(None, help="The question; omit 
     for raw in sys.stdin.buffer:
         line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         try:
-            out = {**assistant.ask(line).to_json(), "question": line}  # echoed exactly as typed
+            started = time.perf_counter()
+            answer = assistant.ask(line)
+            question_log.record(answer, "cli", time.perf_counter() - started)
+            out = {**answer.to_json(), "question": line}  # echoed exactly as typed
         except GlossarianError as exc:
             out = {"question": line, "language": detect_language(line), "answer": "", "sources": [],
                    "tool_calls": [], "error": exc.message, "hint": exc.hint}
@@ -140,6 +157,42 @@ def corpus_import(file: Path = typer.Argument(..., help="Plain-text notes: 'term
     report = import_file(file, s.corpus, force=force, dry_run=dry_run, translator=translator)
     for line in report.lines():
         typer.echo(line)
+
+
+@app.command()
+def gaps(since: str = typer.Option("7d", "--since", help="How far back: 24h, 7d, 2w or all."),
+         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+         draft: int = typer.Option(0, "--draft", help="Write draft entries for the top N missing terms "
+                                   "into the corpus (never overwrites)."),
+         top: int = typer.Option(20, "--top", help="Rows per table."),
+         corpus: Optional[Path] = CorpusOpt, model: Optional[str] = ModelOpt) -> None:
+    """What readers asked that the glossary could not answer, from the question log [env: GLOSSARIAN_DATABASE_URL]."""
+    from glossarian.gaps import load_report
+
+    s = settings(corpus, None, model)
+    report = load_report(s, since, top=top)
+    if draft > 0:
+        from glossarian.drafts import write_drafts
+
+        result = write_drafts(report.missing_terms, s.corpus, draft, s)
+    if as_json:
+        out = report.to_json()
+        if draft > 0:
+            out["drafts"] = {"written": [str(p) for p in result.written],
+                             "skipped": [{"term": t, "reason": r} for t, r in result.skipped]}
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
+    else:
+        from glossarian.gaps import format_report
+
+        typer.echo(format_report(report))
+        if draft > 0:
+            typer.echo("")
+            for path in result.written:
+                typer.echo(f"draft written: {path}")
+            for term, reason in result.skipped:
+                typer.echo(f"draft skipped: {term} ({reason})")
+            if result.written:
+                typer.echo("Review the drafts, then run `glossarian corpus check` and `glossarian index build`.")
 
 
 @app.command()

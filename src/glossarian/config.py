@@ -47,6 +47,11 @@ class Settings:
     body_timeout: float = 20.0  # seconds a client may take to send a request body
     figure_ttl: int = 3600  # seconds a tool figure stays on disk
     threads: int = 1
+    # Question log and feedback (questionlog/): SQLite in `home` unless DATABASE_URL names another database.
+    database_url: str = ""  # e.g. postgresql+psycopg://glossarian:secret@db:5432/glossarian
+    log_retention_days: int = 90  # rows older than this are deleted (0 keeps them forever)
+    log_question_text: int = 1  # 0: record outcomes only, never what the reader typed
+    admin_token: str = ""  # for /admin and /api/admin/*; UI_AUTH's login also opens /admin
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -282,7 +282,8 @@
     ui.box.disabled = ui.send.disabled = true;
     var mine = addBubble("user", esc(question));
     var wait = addBubble("bot pending", esc(words.thinking));
-    var body = JSON.stringify({ question: question, history: history() });
+    // page and channel go to the question log, so maintainers see which wiki page a question came from.
+    var body = JSON.stringify({ question: question, history: history(), page: location.href, channel: "widget" });
     function send(attempt) {
       return fetch(cfg.server + "api/ask", {
         method: "POST", credentials: "omit", headers: { "Content-Type": "application/json" }, body: body

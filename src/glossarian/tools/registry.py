@@ -1,6 +1,7 @@
 """Tool registry: one Tool per calculator file (function + pydantic arguments + routing phrases); run_tool runs it safely."""
 from __future__ import annotations
 
+import collections
 import math
 import threading
 import time
@@ -217,12 +218,26 @@ def validate(tool_: Tool, arguments: Any) -> Args:
 # ---------------------------------------------------------------- running
 
 
+# Runs and failures per tool name since the process started; /metrics reports them (web/metrics.py).
+RUNS: collections.Counter = collections.Counter()
+FAILURES: collections.Counter = collections.Counter()
+
+
 def run_tool(name: str, arguments: dict | None = None, timeout_s: float = 10.0) -> ToolResult:
     """Validate and run a tool in a worker thread; every failure comes back as a ToolError.
 
     No lock and no process-global torch setting is involved: calculators that need random numbers use their own
     seeded torch.Generator, so a run that overshoots its time limit holds nothing the next run needs.
     """
+    RUNS[name] += 1
+    try:
+        return _run_tool(name, arguments, timeout_s)
+    except ToolError:
+        FAILURES[name] += 1
+        raise
+
+
+def _run_tool(name: str, arguments: dict | None, timeout_s: float) -> ToolResult:
     started = time.perf_counter()
     tool_ = get_tool(name)
     checked = validate(tool_, arguments)

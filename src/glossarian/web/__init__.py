@@ -6,6 +6,10 @@
     /gradio.js   the <gradio-app> web component's loader, served from the gradio package (no CDN)
     /api/ask     POST {"question", "history"?} -> Answer.to_json()
     /api/terms   the glossary's names and first sentences for the widget's term highlighter (terms.py)
+    /api/ask     POST {"question", "history"?, "page"?, "channel"?} -> Answer.to_json() + answer_id
+    /api/feedback POST {"answer_id", "rating": 1|-1, "comment"?} (web/feedback.py)
+    /admin       the gap report, a plot and CSV export for maintainers (web/admin.py)
+    /metrics     Prometheus metrics (web/metrics.py)
     /healthz     readiness: loading | building-index | ready | degraded (503 until it can answer)
     /livez       liveness: 200 whenever the process serves HTTP
 
@@ -114,7 +118,7 @@ class UnderPrefix:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, assistant=None):
+def create_app(settings: Settings | None = None, assistant=None, question_log=None):
     """Build the FastAPI app (chat, widget, API, embed scripts) around `assistant`; does not serve it."""
     cache = private_gradio_cache()  # before Gradio builds anything: Blocks read the cache folder once
 
@@ -122,6 +126,7 @@ def create_app(settings: Settings | None = None, assistant=None):
     from fastapi import FastAPI
     from fastapi.middleware.cors import CORSMiddleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
+    from starlette.concurrency import run_in_threadpool
 
     from glossarian.web.api import api_router
     from glossarian.web.chat import CHAT_HEAD, CSS, ERROR_STATUS, WIDGET_CSS, ChatService, build_chat
@@ -147,18 +152,30 @@ def create_app(settings: Settings | None = None, assistant=None):
     sessions = GradioSessions()
 
     readiness = Readiness(assistant)
+    from glossarian.questionlog import QuestionLog
+    from glossarian.web.admin import admin_router
+    from glossarian.web.feedback import feedback_router
+    from glossarian.web.metrics import Metrics, MetricsMiddleware
+
+    question_log = question_log or QuestionLog.from_settings(settings)
+    metrics = Metrics(assistant, question_log, root)
+    question_log.listeners.append(metrics.on_answer)
 
     @asynccontextmanager
     async def lifespan(app):
         readiness.start()  # the port is open at once; /healthz says when the first answer can be quick
         yield
         shutil.rmtree(figures.folder, ignore_errors=True)  # Gradio keeps its own copies while it runs
+        await run_in_threadpool(question_log.flush, 5.0)  # queued log rows reach the database before exit
 
     app = FastAPI(title="Glossarian", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.assistant = assistant
     app.state.readiness = readiness
-    app.include_router(terms_router(settings))  # before api_router, whose /api/{rest} catches the rest
-    app.include_router(api_router(assistant, settings, limiter, readiness))
+    app.state.question_log = question_log
+    for router in (terms_router(settings), feedback_router(question_log, settings, limiter),
+                   admin_router(question_log, settings, assistant), metrics.router(),
+                   api_router(assistant, settings, limiter, readiness)):  # api's /api/* catch-all last
+        app.include_router(router)
     # Outermost last: prefix -> Host check -> headers -> CORS -> gate -> routes. The gate sits inside CORS
     # so its refusals still carry the CORS headers a browser needs to read them.
     app.add_middleware(Gate, settings=settings, sessions=sessions, throttle=LoginThrottle(settings.login_attempts),
@@ -173,8 +190,10 @@ def create_app(settings: Settings | None = None, assistant=None):
     if root:
         app.add_middleware(UnderPrefix, prefix=root)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     service = ChatService(assistant, limiter, figures, settings, readiness)
+    service.question_log = question_log
     # show_error=False: gr.Error messages still reach the reader, other exceptions only the server log.
     common = dict(auth=auth, footer_links=[], max_file_size="1mb", ssr_mode=False, run_history=False,
                   show_error=False)

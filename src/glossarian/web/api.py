@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -41,6 +42,8 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: StrictStr
     history: list[HistoryTurn] | None = None
+    page: StrictStr | None = None  # the wiki page the widget asks from (question log)
+    channel: Literal["api", "widget"] | None = None
 
 
 def error(status: int, message: str, hint: str | None = None, headers: dict | None = None) -> JSONResponse:
@@ -139,6 +142,7 @@ def api_router(assistant, settings, limiter: RateLimiter, readiness) -> APIRoute
             if not await run_in_threadpool(readiness.wait, 2.0):
                 message, hint = readiness.waiting_message(detect_language(req.question))
                 return error(503, message, hint, headers={"Retry-After": str(RETRY_AFTER_S)})
+        started = time.perf_counter()
         try:
             answer = await run_in_threadpool(assistant.ask, req.question, turns)
         except HistoryTooLarge as exc:
@@ -152,7 +156,11 @@ def api_router(assistant, settings, limiter: RateLimiter, readiness) -> APIRoute
             log.exception("Unexpected error while answering %r", req.question[:200])
             return error(500, "Internal error while answering; it was logged on the server.", None)
         # `question` is echoed exactly as received (the answer works on a normalised copy).
-        return JSONResponse({**answer.to_json(), "question": req.question})
+        from glossarian.web.feedback import record_answer
+
+        answer_id = record_answer(getattr(request.app.state, "question_log", None), answer, req.channel or "api",
+                                  started, req.page, client_key(request))
+        return JSONResponse({**answer.to_json(), "question": req.question, "answer_id": answer_id})
 
     @router.get("/widget", include_in_schema=False)
     async def widget_slash():
@@ -190,9 +198,9 @@ def api_router(assistant, settings, limiter: RateLimiter, readiness) -> APIRoute
     @router.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"],
                       include_in_schema=False)
     async def api_other(rest: str, request: Request):
-        if rest == "ask":
-            return error(405, f"{request.method} is not allowed on /api/ask.", f"POST JSON, e.g. {example}",
-                         headers={"Allow": "POST"})
-        return error(404, f"No API endpoint /api/{rest}.", "The API has one endpoint: POST /api/ask.")
+        if rest in ("ask", "feedback"):
+            return error(405, f"{request.method} is not allowed on /api/{rest}.", "POST JSON"
+                         + (f", e.g. {example}" if rest == "ask" else " (see the README)."), headers={"Allow": "POST"})
+        return error(404, f"No API endpoint /api/{rest}.", "The API has POST /api/ask and POST /api/feedback.")
 
     return router

@@ -6,13 +6,16 @@ become gr.Error toasts, never tracebacks; their titles tell the gate which HTTP 
 """
 from __future__ import annotations
 
+import copy
 import logging
+import time
 import uuid
 from typing import Iterator
 
 import gradio as gr
 
 from glossarian.errors import GlossarianError
+from glossarian.web.feedback import CHAT_FEEDBACK, like_handler, page_from_referer, record_answer
 from glossarian.web.guard import RateLimiter
 from glossarian.web.render import FigureStore, answer_messages, escape_html, escape_markdown
 
@@ -94,6 +97,14 @@ CHAT_HEAD = """<script>
 class ChatService:
     """The chat logic, shared by the full page and the widget; no Gradio layout in here."""
 
+    channel = "chat"  # question-log channel; the widget's copy says "widget" (with_channel)
+    question_log = None  # set by create_app
+
+    def with_channel(self, channel: str) -> "ChatService":
+        twin = copy.copy(self)
+        twin.channel = channel
+        return twin
+
     def __init__(self, assistant, limiter: RateLimiter, figures: FigureStore, settings, readiness=None):
         self.assistant = assistant
         self.readiness = readiness
@@ -158,6 +169,7 @@ class ChatService:
         from glossarian.history import fit_history
 
         self._check(question, request)
+        started = time.perf_counter()
         turn_id = uuid.uuid4().hex[:10]
         chat = chat or []
         shown = [*chat, gr.ChatMessage(role="user", content=escape_markdown(question))]
@@ -174,22 +186,29 @@ class ChatService:
             previous = answer
         if previous is None:
             return
+        messages = answer_messages(previous, self.figures, turn_id)
+        answer_id = record_answer(self.question_log, previous, self.channel, started,
+                                  page_from_referer((getattr(request, "headers", None) or {}).get("referer")), _client(request))
+        # answer_id and the answer's message span let a 👍/👎 on any of its messages find it (like_handler)
         turns = [*(turns or []), {"role": "user", "content": previous.question},
-                 {"role": "assistant", "content": previous.answer}]
-        messages = [*shown, *answer_messages(previous, self.figures, turn_id)]
-        yield _locked(), messages, messages, turns
+                 {"role": "assistant", "content": previous.answer, "answer_id": answer_id,
+                  "messages": [len(shown), len(shown) + len(messages)]}]
+        shown = [*shown, *messages]
+        yield _locked(), shown, shown, turns
 
     def api_chat(self, message: str, history: list[dict] | None = None, request: gr.Request = None) -> str:
         """Ask the glossary in Chinese or English; returns the cited answer (Markdown) with its sources listed."""
         self._check(message, request)
         if history is not None and not isinstance(history, list):
             raise gr.Error(f"history must be a list of turns, not {type(history).__name__}.", title=TITLE_INPUT)
+        started = time.perf_counter()
         turns = [t for t in history or [] if isinstance(t, dict) and t.get("role") in ("user", "assistant")
                  and isinstance(t.get("content"), str)]
         self._wait_until_ready(message)
         answer = None
         for answer in self._answers(message, turns):
             pass
+        record_answer(self.question_log, answer, "api", started, None, _client(request))
         sources = "\n".join(f"[{n}] {h.entry.id}: {h.entry.term_zh} / {h.entry.term_en}"
                             for n, h in enumerate(answer.sources, 1))
         return answer.answer + (f"\n\nSources:\n{sources}" if sources else "")
@@ -197,6 +216,7 @@ class ChatService:
 
 def build_chat(service: ChatService, compact: bool = False, delete_cache: tuple[int, int] | None = None) -> gr.Blocks:
     """The full chat page, or (compact) the small one the wiki widget frames."""
+    service = service.with_channel("widget" if compact else "chat")
     with gr.Blocks(title="Glossarian", analytics_enabled=False, fill_height=True,
                    delete_cache=delete_cache) as blocks:
         if not compact:  # the widget's frame has the wiki panel's title bar above it: one title is enough
@@ -205,7 +225,7 @@ def build_chat(service: ChatService, compact: bool = False, delete_cache: tuple[
             label="Glossarian", show_label=False, scale=1,  # with fill_height, scale=1 fills the window
             autoscroll=False,  # CHAT_HEAD scrolls each new answer to its start instead of following its end
             examples=[{"text": q} for q in (EXAMPLES[:2] + EXAMPLES[4:5] if compact else EXAMPLES)],
-            buttons=["copy", "copy_all"], feedback_options=None, allow_tags=False,
+            buttons=["copy", "copy_all"], feedback_options=CHAT_FEEDBACK, allow_tags=False,
             placeholder="问一个术语 · Ask about a term",
         )
         turns = gr.State([])
@@ -228,9 +248,14 @@ def build_chat(service: ChatService, compact: bool = False, delete_cache: tuple[
         if clear is not None:
             clear.click(lambda: ("", [], [], []), None, outputs, api_visibility="undocumented", queue=False)
         chatbot.clear(lambda: ([], []), None, [kept, turns], api_visibility="undocumented", queue=False)
+        chatbot.like(like_handler(service), [turns], None, api_visibility="undocumented")  # queued: its toast shows
         if not compact:
             gr.api(service.api_chat, api_name="chat")
     return blocks
+
+
+def _client(request) -> str | None:
+    return getattr(getattr(request, "client", None), "host", None)
 
 
 def _example_text(evt: gr.SelectData) -> str:
