@@ -138,11 +138,15 @@ def corpus_import(file: Path = typer.Argument(..., help="Plain-text glossary: 't
 @app.command()
 def serve(host: Optional[str] = typer.Option(None, help="Bind address [env: GLOSSARIAN_HOST]", show_default=False),
           port: Optional[int] = typer.Option(None, help="Port [env: GLOSSARIAN_PORT]", show_default=False),
+          workers: Optional[int] = typer.Option(None, "--workers", help="Server processes, each with its own model "
+                                                "and index [env: GLOSSARIAN_WORKERS]", show_default=False),
           corpus: Optional[Path] = CorpusOpt, index: Optional[Path] = IndexOpt, model: Optional[str] = ModelOpt) -> None:
     """Start the web chat, the HTTP API and the wiki widget (default http://127.0.0.1:7860)."""
     from glossarian.web import serve as run_server
 
-    run_server(settings(corpus, index, model).with_(host=host, port=port))
+    if workers is not None and workers < 1:
+        raise GlossarianError(f"--workers {workers} is not a number of processes.", "Use --workers 1 or more.")
+    run_server(settings(corpus, index, model).with_(host=host, port=port, workers=workers))
 
 
 @app.command("eval")

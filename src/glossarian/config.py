@@ -37,7 +37,11 @@ class Settings:
     ui_auth: str = ""  # "user:password" for the web UI login when set
     rate_limit: int = 60  # requests per minute per client
     max_question_chars: int = 2000
-    threads: int = 1
+    threads: int = 1  # torch intra-op threads per encoder
+    encode_lanes: int = 0  # encoders running question batches at once per process; 0 = cores / (threads * workers)
+    batch_max: int = 16  # questions per forward pass when readers ask at the same time; 1 turns batching off
+    workers: int = 1  # server processes (`glossarian serve --workers N`), each with its own model and index
+    redis_url: str = ""  # redis://host:6379/0 counts the per-client rate limit in Redis (shared by replicas)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -63,6 +67,13 @@ class Settings:
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def lanes(self) -> int:
+        """Encoders per process: the configured number, or as many as the cores allow for every worker."""
+        if self.encode_lanes > 0:
+            return self.encode_lanes
+        return max(1, (os.cpu_count() or 1) // (max(1, self.threads) * max(1, self.workers)))
 
     @property
     def models_dir(self) -> Path:

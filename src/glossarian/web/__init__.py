@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, assistant=None):
 
     from glossarian.web.api import api_router
     from glossarian.web.chat import CSS, WIDGET_CSS, ChatService, build_chat
-    from glossarian.web.guard import RateLimiter, SecurityHeaders, parse_origins, parse_ui_auth
+    from glossarian.web.guard import SecurityHeaders, limiter_for, parse_origins, parse_ui_auth
     from glossarian.web.readiness import Readiness
     from glossarian.web.render import FigureStore
 
@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None, assistant=None):
     origins = parse_origins(settings.allowed_origins)
     auth = parse_ui_auth(settings.ui_auth)
     root = settings.root_path.rstrip("/")
-    limiter = RateLimiter(settings.rate_limit)
+    limiter = limiter_for(settings)
     figures = FigureStore(Path(tempfile.mkdtemp(prefix="glossarian-figures-")))
     atexit.register(shutil.rmtree, figures.folder, True)  # also when the app is built but never served
 
@@ -147,13 +147,33 @@ def create_app(settings: Settings | None = None, assistant=None):
     return app
 
 
+def app_from_env():
+    """uvicorn's factory for worker processes (`--workers N`): each builds its own app from GLOSSARIAN_*."""
+    _log_to_stderr()
+    return create_app(Settings.from_env())
+
+
 def serve(settings: Settings | None = None, app=None) -> None:
-    """Run the app (built from settings unless given) with uvicorn on settings.host:port until interrupted."""
+    """Run the app (built from settings unless given) with uvicorn on settings.host:port until interrupted.
+
+    With settings.workers > 1 uvicorn starts that many processes on the one port; each loads the model and the
+    index once (memory per worker: /healthz rss_mb), and they share nothing else, so set GLOSSARIAN_REDIS_URL
+    for a rate limit that counts across them.
+    """
+    import os
+
     import uvicorn
 
     settings = settings or Settings.from_env()
     _log_to_stderr()
-    app = app or create_app(settings)
     print(f"Glossarian: http://{settings.host}:{settings.port}{settings.root_path.rstrip('/')}/ "
           "(chat), /widget, /embed.js, /api/ask, /healthz (ready?), /livez; loading the model now…", flush=True)
+    if settings.workers > 1 and app is None:
+        # Worker processes rebuild their settings from the environment: hand them ours.
+        for name in ("corpus", "index", "embed_model", "host", "port", "workers", "threads"):
+            os.environ[f"GLOSSARIAN_{name.upper()}"] = str(getattr(settings, name))
+        uvicorn.run("glossarian.web:app_from_env", factory=True, host=settings.host, port=settings.port,
+                    workers=settings.workers, log_level="info", timeout_graceful_shutdown=10)
+        return
+    app = app or create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

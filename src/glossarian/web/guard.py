@@ -92,6 +92,16 @@ class RateLimiter:
                 f"Try again in {wait_s:.0f} s.")
 
 
+def limiter_for(settings):
+    """The rate limiter the settings ask for: counted in Redis when GLOSSARIAN_REDIS_URL is set (shared by
+    replicas, web/redis_limiter.py), else in this process."""
+    if settings.redis_url:
+        from glossarian.web.redis_limiter import RedisRateLimiter
+
+        return RedisRateLimiter(settings.rate_limit, settings.redis_url)
+    return RateLimiter(settings.rate_limit)
+
+
 class SecurityHeaders:
     """ASGI middleware: who may frame our pages (CSP frame-ancestors), and no MIME sniffing."""
 
