@@ -177,6 +177,10 @@ def bench(quick: bool = typer.Option(False, "--quick", help="About two minutes: 
           crossover: bool = typer.Option(False, "--crossover", help="Also time flat vs HNSW FAISS at 10k-100k "
                                          "entries (several minutes)."),
           no_server: bool = typer.Option(False, "--no-server", help="Skip the HTTP server figures."),
+          serving: bool = typer.Option(False, "--serving", help="Only the encode floor, the batched-encode ceiling "
+                                       "and the server (a few minutes)."),
+          workers: int = typer.Option(1, "--workers", min=1, help="Server processes for the server figures."),
+          clients: int = typer.Option(16, "--clients", min=1, help="Concurrent clients for the server figures."),
           corpus: Optional[Path] = CorpusOpt, model: Optional[str] = ModelOpt) -> None:
     """Measure latency, throughput, scale and the HTTP server on this machine, next to their targets."""
     from dataclasses import replace
@@ -184,7 +188,8 @@ def bench(quick: bool = typer.Option(False, "--quick", help="About two minutes: 
     from glossarian.bench import BenchConfig, format_table, run_bench
 
     config = BenchConfig.quick() if quick else BenchConfig()
-    config = replace(config, server=not no_server, crossover=crossover)
+    config = replace(config, server=not no_server, crossover=crossover, serving_only=serving, workers=workers,
+                     clients=clients)
     result = run_bench(settings(corpus, None, model), config).to_json()
     typer.echo(json.dumps(result, ensure_ascii=False, indent=1) if as_json else format_table(result))
 

@@ -34,6 +34,9 @@ log = logging.getLogger("glossarian.web")
 # Answers are short CPU work that takes turns on the embedder's lock; a few chats in flight keep every
 # stream moving (Gradio's default of 1 would make each reader wait for everyone ahead of them).
 CONCURRENT_CHATS = 4
+# uvicorn's supervisor restarts a worker that does not answer its ping in time (default 5 s). Loading torch and
+# the model holds the GIL for long stretches on a busy machine, so 5 s would restart healthy workers forever.
+WORKER_PING_S = 60
 
 
 class HeadAsGet:
@@ -173,7 +176,8 @@ def serve(settings: Settings | None = None, app=None) -> None:
         for name in ("corpus", "index", "embed_model", "host", "port", "workers", "threads"):
             os.environ[f"GLOSSARIAN_{name.upper()}"] = str(getattr(settings, name))
         uvicorn.run("glossarian.web:app_from_env", factory=True, host=settings.host, port=settings.port,
-                    workers=settings.workers, log_level="info", timeout_graceful_shutdown=10)
+                    workers=settings.workers, log_level="info", timeout_graceful_shutdown=10,
+                    timeout_worker_healthcheck=WORKER_PING_S)
         return
     app = app or create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
