@@ -118,6 +118,27 @@ def test_questions_queued_behind_a_busy_lane_go_together_in_one_pass():
     assert sorted(int(r[0][0]) for r in results) == [1, 2, 3, 4, 5, 6]  # each caller got its own row
 
 
+def test_many_callers_on_two_lanes_each_get_their_own_rows():
+    class Slow(Recording):
+        def embed_queries(self, texts):
+            threading.Event().wait(0.001 * len(texts))
+            return np.array([[int(t), 0.0, 1.0] for t in texts], dtype=np.float32)
+
+    batcher = BatchingEmbedder(Slow(), lanes=2, max_batch=5, window_ms=1.0)
+    asks = [[str(100 * n + k) for k in range(1 + n % 3)] for n in range(32)]
+
+    def many(texts):
+        out = []
+        for round_ in range(15):
+            mine = [str(int(t) + 10_000 * round_) for t in texts]
+            out.append(batcher.embed_queries(mine)[:, 0].astype(int).tolist() == [int(t) for t in mine])
+        return out
+
+    results = _concurrently(many, asks)
+    assert all(r == [True] * 15 for r in results), results
+    assert batcher.batched == sum(len(a) for a in asks) * 15
+
+
 def test_a_failing_pass_fails_every_caller_in_it_and_nobody_hangs():
     batcher = BatchingEmbedder(Recording(fail=True), lanes=1)
     results = _concurrently(lambda q: batcher.embed_queries([q]), ["a", "b", "c", "d"], timeout=30)

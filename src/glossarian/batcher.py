@@ -75,6 +75,9 @@ class BatchingEmbedder(Embedder):
                 lane, req.lane = req.lane, None
         if lane is not None:
             self._drive(lane, req)
+        with self._cond:  # another lane may have taken our question into the pass it is running
+            while not req.done:
+                self._cond.wait()
         if req.error is not None:
             raise req.error
         return req.result
@@ -98,14 +101,16 @@ class BatchingEmbedder(Embedder):
         return sum(len(r.texts) for r in self._queue)
 
     def _drive(self, lane: int, mine: _Request) -> None:
-        """Encode batches on `lane` until our own request is answered, then pass the lane on."""
+        """Encode batches on `lane` until our own request is answered or taken by another lane, then pass the
+        lane on."""
         while True:
             with self._cond:
                 if mine.done or not self._queue:
                     self._release(lane)
                     return
                 batch = self._take()
-            self._run(lane, batch)
+            if batch:  # empty when other lanes emptied the queue while this one waited in its window
+                self._run(lane, batch)
 
     def _release(self, lane: int) -> None:
         """Hand the lane to the first request still waiting in the queue, or mark it free. Condition held."""
