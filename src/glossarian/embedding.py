@@ -84,13 +84,23 @@ class SentenceTransformerEmbedder(Embedder):
         return self._encode(texts, self._doc_prompt, progress)
 
     def replica(self) -> "SentenceTransformerEmbedder":
-        """Another encoder over the same weights (no second copy in memory), with its own tokenizer and lock,
-        so two threads can run forward passes at once (batcher.py uses one per core)."""
+        """Another encoder over the same model (nothing copied), with its own lock, so two threads can run forward
+        passes at once (batcher.py uses one per core). Only tokenising is shared state (a fast tokenizer fails
+        when two threads call it at once), so it takes one lock common to every replica; a copy of the
+        tokenizer would cost ~250 MB."""
         import copy
 
-        shared = {id(t): t for t in (*self.model.parameters(), *self.model.buffers())}
+        lock = getattr(self.model, "_glossarian_tokenizer_lock", None)
+        if lock is None:
+            lock, preprocess = threading.Lock(), self.model.preprocess
+
+            def locked_preprocess(*args, **kwargs):
+                with lock:
+                    return preprocess(*args, **kwargs)
+
+            self.model.preprocess = locked_preprocess  # an instance attribute shadows the method
+            self.model._glossarian_tokenizer_lock = lock
         twin = copy.copy(self)
-        twin.model = copy.deepcopy(self.model, memo=shared)
         twin._lock = threading.Lock()
         return twin
 

@@ -11,7 +11,7 @@ import threading
 import time
 
 
-def batched_ceiling(embedder, questions: list[str], lanes: int, batch: int = 16, rounds: int = 4) -> dict:
+def batched_ceiling(embedder, questions: list[str], lanes: int, batch: int = 16, rounds: int = 8) -> dict:
     """`lanes` threads, each encoding `rounds` batches of `batch` questions on its own encoder at once."""
     encoders = [embedder] + [embedder.replica() for _ in range(max(1, lanes) - 1)]
     batches = [[questions[(i * batch + j) % len(questions)] for j in range(batch)] for i in range(rounds * lanes)]

@@ -101,6 +101,7 @@ def _full_index(bench: Bench, settings: Settings, embedder, tmp: Path) -> Settin
 
     full = settings.with_(corpus=_copy_corpus(settings.corpus, tmp / "corpus"), index=tmp / "index")
     existing = _fresh_index(settings, embedder)
+    bench.details["entries"] = len(_entry_files(settings.corpus))
     if existing is not None:
         shutil.copytree(existing, full.index, symlinks=True)
         bench.notes.append(f"The retrieval index is a copy of the up-to-date {existing}.")
@@ -195,7 +196,7 @@ def _serving_figures(bench: Bench, settings: Settings, s: Settings, embedder, fl
     bench.phase("ceiling", f"batched-encode ceiling: batches of 16 on {lanes} lane(s)")
     ceiling = batched_ceiling(embedder, untooled, lanes)
     figures["ceiling_qps"] = ceiling.pop("ceiling_qps")
-    details["ceiling"] = ceiling
+    details["ceiling"] = {**ceiling, "before_server_qps": round(figures["ceiling_qps"], 1)}
     if not config.server:
         bench.notes.append("Server figures skipped (--no-server).")
         return
@@ -209,6 +210,11 @@ def _serving_figures(bench: Bench, settings: Settings, s: Settings, embedder, fl
     details["server"] = {"workers": out.pop("workers"), "peak_rss_mb_by_worker": out.pop("peak_rss_mb_by_worker"),
                          "load_after": round(os.getloadavg()[0], 2)}
     figures.update(out)
+    # Measured again after the server: on a shared machine the load moves, and the ceiling is the best of both.
+    bench.phase("ceiling-again", "batched-encode ceiling again")
+    again = batched_ceiling(embedder, untooled, lanes)["ceiling_qps"]
+    details["ceiling"]["after_server_qps"] = round(again, 1)
+    figures["ceiling_qps"] = max(figures["ceiling_qps"], again)
     figures["server_vs_ceiling"] = figures["server_rps"] / figures["ceiling_qps"]
 
 
