@@ -28,5 +28,15 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
     echo "!! PostgreSQL is missing: its question-log tests will be skipped (sudo apt-get install postgresql)"
   fi
 fi
+# The topology test (tests/test_topology.py: replicas behind nginx, rate limit in Redis) and the question log's
+# PostgreSQL tests need Debian's servers; they are skipped with a message when these are missing.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/bin/redis-server ] \
+    || [ ! -d /usr/lib/postgresql ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq nginx-light redis-server postgresql >/dev/null
+  else
+    echo "!! nginx, redis-server or postgresql is missing: topology tests will be skipped (sudo apt-get install nginx-light redis-server postgresql)"
+  fi
+fi
 "$VENV/bin/glossarian" corpus check
 exec "$VENV/bin/python" -m pytest "$@"

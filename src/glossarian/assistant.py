@@ -85,11 +85,13 @@ class Assistant:
     @property
     def embedder(self):
         if self._embedder is None:
+            from glossarian.batcher import batching
             from glossarian.embedding import get_embedder
 
             with self._lock:
-                if self._embedder is None:
-                    self._embedder = get_embedder(self.settings)
+                if self._embedder is None:  # concurrent questions share forward passes (batcher.py)
+                    self._embedder = batching(get_embedder(self.settings), self.settings.lanes,
+                                              self.settings.batch_max)
         return self._embedder
 
     def _current_target(self) -> str | None:

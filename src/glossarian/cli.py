@@ -198,11 +198,15 @@ def gaps(since: str = typer.Option("7d", "--since", help="How far back: 24h, 7d,
 @app.command()
 def serve(host: Optional[str] = typer.Option(None, help="Bind address [env: GLOSSARIAN_HOST]", show_default=False),
           port: Optional[int] = typer.Option(None, help="Port [env: GLOSSARIAN_PORT]", show_default=False),
+          workers: Optional[int] = typer.Option(None, "--workers", help="Server processes, each with its own model "
+                                                "and index [env: GLOSSARIAN_WORKERS]", show_default=False),
           corpus: Optional[Path] = CorpusOpt, index: Optional[Path] = IndexOpt, model: Optional[str] = ModelOpt) -> None:
     """Start the web chat, the HTTP API and the wiki widget (default http://127.0.0.1:7860)."""
     from glossarian.web import serve as run_server
 
-    run_server(settings(corpus, index, model).with_(host=host, port=port))
+    if workers is not None and workers < 1:
+        raise GlossarianError(f"--workers {workers} is not a number of processes.", "Use --workers 1 or more.")
+    run_server(settings(corpus, index, model).with_(host=host, port=port, workers=workers))
 
 
 @app.command("eval")
@@ -233,6 +237,10 @@ def bench(quick: bool = typer.Option(False, "--quick", help="About two minutes: 
           crossover: bool = typer.Option(False, "--crossover", help="Also time flat vs HNSW FAISS at 10k-100k "
                                          "entries (several minutes)."),
           no_server: bool = typer.Option(False, "--no-server", help="Skip the HTTP server figures."),
+          serving: bool = typer.Option(False, "--serving", help="Only the encode floor, the batched-encode ceiling "
+                                       "and the server (a few minutes)."),
+          workers: int = typer.Option(1, "--workers", min=1, help="Server processes for the server figures."),
+          clients: int = typer.Option(16, "--clients", min=1, help="Concurrent clients for the server figures."),
           corpus: Optional[Path] = CorpusOpt, model: Optional[str] = ModelOpt) -> None:
     """Measure latency, throughput, scale and the HTTP server on this machine, next to their targets."""
     from dataclasses import replace
@@ -240,7 +248,8 @@ def bench(quick: bool = typer.Option(False, "--quick", help="About two minutes: 
     from glossarian.bench import BenchConfig, format_table, run_bench
 
     config = BenchConfig.quick() if quick else BenchConfig()
-    config = replace(config, server=not no_server, crossover=crossover)
+    config = replace(config, server=not no_server, crossover=crossover, serving_only=serving, workers=workers,
+                     clients=clients)
     result = run_bench(settings(corpus, None, model), config).to_json()
     typer.echo(json.dumps(result, ensure_ascii=False, indent=1) if as_json else format_table(result))
 

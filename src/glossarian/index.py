@@ -123,13 +123,18 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def make_ann(vectors: np.ndarray):
-    """Exact inner product for small corpora, HNSW for large ones (vectors are normalised: IP = cosine)."""
+def make_ann(vectors: np.ndarray, kind: str | None = None):
+    """Exact inner product for small corpora, HNSW for large ones (vectors are normalised: IP = cosine).
+    kind: "flat" or "hnsw" to choose regardless of size (the bench compares both); None decides by size."""
     import faiss
 
     faiss.omp_set_num_threads(1)
     dim = vectors.shape[1]
-    if len(vectors) >= HNSW_MIN_ENTRIES * VIEWS_PER_ENTRY:
+    if kind is None:
+        kind = "hnsw" if len(vectors) >= HNSW_MIN_ENTRIES * VIEWS_PER_ENTRY else "flat"
+    if kind not in ("flat", "hnsw"):
+        raise ValueError(f"unknown ANN kind {kind!r}")
+    if kind == "hnsw":
         ann = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         ann.hnsw.efConstruction = 80
         ann.hnsw.efSearch = 96

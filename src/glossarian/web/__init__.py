@@ -42,6 +42,9 @@ log = logging.getLogger("glossarian.web")
 # Answers are short CPU work that takes turns on the embedder's lock; a few chats in flight keep every
 # stream moving (Gradio's default of 1 would make each reader wait for everyone ahead of them).
 CONCURRENT_CHATS = 4
+# uvicorn's supervisor restarts a worker that does not answer its ping in time (default 5 s). Loading torch and
+# the model holds the GIL for long stretches on a busy machine, so 5 s would restart healthy workers forever.
+WORKER_PING_S = 60
 
 
 class HeadAsGet:
@@ -131,7 +134,7 @@ def create_app(settings: Settings | None = None, assistant=None, question_log=No
     from glossarian.web.api import api_router
     from glossarian.web.chat import CHAT_HEAD, CSS, ERROR_STATUS, WIDGET_CSS, ChatService, build_chat
     from glossarian.web.gate import Gate, GradioSessions
-    from glossarian.web.guard import (LoginThrottle, RateLimiter, SecurityHeaders, parse_hosts, parse_origins,
+    from glossarian.web.guard import (LoginThrottle, SecurityHeaders, limiter_for, parse_hosts, parse_origins,
                                       parse_ui_auth)
     from glossarian.web.readiness import Readiness
     from glossarian.web.render import FigureStore
@@ -146,7 +149,7 @@ def create_app(settings: Settings | None = None, assistant=None, question_log=No
     hosts = parse_hosts(settings.allowed_hosts)
     auth = parse_ui_auth(settings.ui_auth)
     root = settings.root_path.rstrip("/")
-    limiter = RateLimiter(settings.rate_limit)
+    limiter = limiter_for(settings)
     figures = FigureStore(Path(tempfile.mkdtemp(prefix="figures-", dir=cache)), ttl=settings.figure_ttl)
     atexit.register(shutil.rmtree, figures.folder, True)  # also when the app is built but never served
     sessions = GradioSessions()
@@ -210,6 +213,10 @@ def create_app(settings: Settings | None = None, assistant=None, question_log=No
     return app
 
 
+def trusted_proxies(settings: Settings) -> list[str]:
+    return [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+
+
 def server_config(settings: Settings, app):
     """uvicorn's configuration, with every security-relevant choice made here rather than left to defaults.
 
@@ -218,7 +225,7 @@ def server_config(settings: Settings, app):
     """
     import uvicorn
 
-    trusted = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    trusted = trusted_proxies(settings)
     return uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
                           proxy_headers=bool(trusted), forwarded_allow_ips=trusted or [],
                           server_header=False,  # no "server: uvicorn" on every response
@@ -236,15 +243,40 @@ def redact_logs(settings: Settings) -> None:
             handler.addFilter(redactor)
 
 
+def app_from_env():
+    """uvicorn's factory for worker processes (`--workers N`): each builds its own app from GLOSSARIAN_*."""
+    _log_to_stderr()
+    settings = Settings.from_env()
+    redact_logs(settings)
+    return create_app(settings)
+
+
 def serve(settings: Settings | None = None, app=None) -> None:
-    """Run the app (built from settings unless given) with uvicorn on settings.host:port until interrupted."""
+    """Run the app (built from settings unless given) with uvicorn on settings.host:port until interrupted.
+
+    With settings.workers > 1 uvicorn starts that many processes on the one port; each loads the model and the
+    index once (memory per worker: /healthz rss_mb), and they share nothing else, so set GLOSSARIAN_REDIS_URL
+    for a rate limit that counts across them.
+    """
+    import os
+
     import uvicorn
 
     settings = settings or Settings.from_env()
     _log_to_stderr()
-    app = app or create_app(settings)
     print(f"Glossarian: http://{settings.host}:{settings.port}{settings.root_path.rstrip('/')}/ "
           "(chat), /widget, /embed.js, /api/ask, /healthz (ready?), /livez; loading the model now…", flush=True)
+    if settings.workers > 1 and app is None:
+        # Worker processes rebuild their settings from the environment: hand them ours.
+        for name in ("corpus", "index", "embed_model", "host", "port", "workers", "threads"):
+            os.environ[f"GLOSSARIAN_{name.upper()}"] = str(getattr(settings, name))
+        uvicorn.run("glossarian.web:app_from_env", factory=True, host=settings.host, port=settings.port,
+                    workers=settings.workers, log_level="info", server_header=False,
+                    proxy_headers=bool(trusted_proxies(settings)),
+                    forwarded_allow_ips=trusted_proxies(settings) or [], timeout_graceful_shutdown=10,
+                    timeout_worker_healthcheck=WORKER_PING_S)
+        return
+    app = app or create_app(settings)
     config = server_config(settings, app)  # configures uvicorn's loggers, so the redaction comes after
     redact_logs(settings)
     uvicorn.Server(config).run()

@@ -183,6 +183,16 @@ def frame_sources(origins: list[str]) -> str:
     return "*" if "*" in origins else " ".join(["'self'", *origins])
 
 
+def limiter_for(settings):
+    """The rate limiter the settings ask for: counted in Redis when GLOSSARIAN_REDIS_URL is set (shared by
+    replicas, web/redis_limiter.py), else in this process."""
+    if settings.redis_url:
+        from glossarian.web.redis_limiter import RedisRateLimiter
+
+        return RedisRateLimiter(settings.rate_limit, settings.redis_url)
+    return RateLimiter(settings.rate_limit)
+
+
 class SecurityHeaders:
     """ASGI middleware: a CSP (images only from us, so model output cannot make browsers fetch other hosts;
     only the widget may be framed by the allowed origins), and no MIME sniffing."""

@@ -20,6 +20,18 @@ LOADING, BUILDING, READY, DEGRADED = "loading", "building-index", "ready", "degr
 RETRY_AFTER_S = 5
 
 
+def memory_mb() -> dict:
+    """This process's resident memory now and at its peak (Linux /proc), in MB: the cost of one worker."""
+    out = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                out["rss_mb" if line.startswith("VmRSS") else "peak_rss_mb"] = round(int(line.split()[1]) / 1024, 1)
+    except OSError:  # not Linux
+        pass
+    return out
+
+
 class Readiness:
     """The start-up phases of one server process; `start()` runs them on a daemon thread."""
 
@@ -44,7 +56,8 @@ class Readiness:
             self.assistant.warm_up()  # loads (or builds) the index and answers one query
             self.ready_in = time.monotonic() - self.started
             self.state = READY
-            log.info("Glossarian is ready in %.1f s.", self.ready_in)
+            log.info("Glossarian is ready in %.1f s (process %d, %s MB resident).", self.ready_in, os.getpid(),
+                     memory_mb().get("rss_mb", "?"))
         except Exception as exc:  # the server stays up and says why it cannot answer
             self.state, self.error = DEGRADED, str(exc)
             log.error("Start-up failed, the server cannot answer yet: %s", exc)
@@ -80,7 +93,7 @@ class Readiness:
         """(HTTP status, body) for /healthz: 503 until ready; 200 when ready, status 'degraded' (still 200) when
         it answers from the last good index but a newer one was refused or the index is stale."""
         body = {"status": self.state, "ready": self.ready,
-                "uptime_s": round(time.monotonic() - self.started, 1)}
+                "uptime_s": round(time.monotonic() - self.started, 1), "pid": os.getpid(), **memory_mb()}
         if self.ready_in is not None:
             body["ready_in_s"] = round(self.ready_in, 1)
         if self.state == DEGRADED:
