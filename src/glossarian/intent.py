@@ -17,9 +17,9 @@ FACET_OF = {"why": "why", "how": "how", "example": "example", "values": "values"
 LABEL = {
     "zh": {"define": "定义", "why": "原因", "how": "原理", "example": "例子", "values": "常用取值",
            "when": "适用场景", "compare": "区别", "name": "名称", "limit": "极端取值时的表现", "compute": "计算"},
-    "en": {"define": "definition", "why": "reasons", "how": "workings", "example": "examples",
-           "values": "typical values", "when": "advice on when to use it", "compare": "comparisons",
-           "name": "name", "limit": "behaviour at extreme settings", "compute": "computation"},
+    "en": {"define": "a definition", "why": "why it is used", "how": "how it works", "example": "examples",
+           "values": "typical values", "when": "when to use it", "compare": "comparisons",
+           "name": "the name", "limit": "very large or small settings", "compute": "a computation"},
 }
 
 PATTERNS = {
