@@ -110,7 +110,7 @@ def plan(question: str, lang: str, history: list[Turn], retriever) -> Request:
     if tool_call is not None and kind not in ("compute", "example"):
         kind = "compute"
     missing = None
-    if subject is None and kind != "compute":
+    if subject is None and kind not in ("compute", "name"):  # a name-seeker does not know the name yet
         missing = missing_term(question, matcher, index.entries, hits + list(retrieval.nearest))
     closest = plausible_neighbours(missing, retrieval) if missing else []
     ordered = subjects + [h for h in hits if h not in subjects]

@@ -51,6 +51,9 @@ PATTERNS = {
            r"|\bhow (?:does|do|is|are|to)\b|how it works|mechanism|under the hood|\bformula|\bsteps?\b",
 }
 _COMPILED = {k: re.compile(v, re.I) for k, v in PATTERNS.items()}
+# "常用取值是多少" asks for advice, not arithmetic: without numbers in it, such a question is not a computation
+# (the tool router reads these words the same way).
+ADVICE = re.compile(r"一般|通常|推荐|建议|常用|常见|典型|合适|\busually\b|\btypical|\brecommend|\bcommon", re.I)
 
 
 def detect(question: str) -> str:
@@ -58,6 +61,8 @@ def detect(question: str) -> str:
     text = question.strip()
     for kind in INTENTS[:-1]:
         if _COMPILED[kind].search(text):
+            if kind == "compute" and ADVICE.search(text) and not re.search(r"\d", text):
+                continue
             return kind
     return "define"
 

@@ -34,12 +34,16 @@ SPECIFIC = re.compile(
     r"|\b[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+\b"   # hyphenated: Gumbel-Softmax, VQ-VAE
 )
 # "X in Y", "X for Y": the subject is X; Y is context ("top-5 accuracy on ImageNet", "HEAD in git").
-CONTEXT = re.compile(r"\s+(?:in|on|for|of|with|under|at|from|inside|within|used|when|as|like|between)\s+.*$", re.I)
+CONTEXT = re.compile(r"\s+(?:in|on|for|of|with|under|at|from|inside|within|used|when|as|like|between)\s+(?P<rest>.*)$", re.I)
 # Words that describe what kind of thing a term is, not which one.
 GENERIC_EN = STOPWORDS | {
     "model", "models", "method", "methods", "layer", "layers", "network", "networks", "technique", "trick",
     "algorithm", "approach", "mechanism", "function", "term", "concept", "thing", "idea", "deep", "learning",
     "ml", "dl", "ai", "used", "exactly", "really", "actually", "then", "again", "like", "these", "those",
+    # what is asked about a term, not a term: "typical values for X", "the point of X"
+    "typical", "value", "values", "difference", "point", "purpose", "use", "meaning", "definition", "example",
+    "examples", "formula", "intuition", "advantage", "advantages", "benefit", "benefits", "role", "output",
+    "shape", "range", "default", "good", "best", "main", "usual", "common",
 }
 GENERIC_ZH = re.compile(r"的|里|中|这个|那个|这种|那种|一种|一个|什么|模型|方法|算法|技术|机制|概念|网络|结构|东西|意思"
                         r"|定义|作用|用途|原理|到底|究竟|具体|深度学习|机器学习")
@@ -58,15 +62,31 @@ def subjects(question: str) -> list[tuple[str, bool]]:
         m = pattern.match(text)
         if m:
             phrase = m.group("s").strip(" ,，:：'\"“”‘’「」")
-            # The head of a phrase: English puts context after it ("X in Y"), Chinese before it ("Y 里的 X").
-            head = phrase.rsplit("的", 1)[-1].strip() if CJK.search(phrase) else CONTEXT.sub("", phrase)
-            found.append((head or phrase, False))
+            found.append((_head(phrase), False))
             break
     else:
         bare = text.strip(" ?？!！.。")
         if len(bare.split()) <= 2 and SPECIFIC.fullmatch(bare):  # a bare "SwiGLU?" is a subject on its own
             found.append((bare, False))
     return [(p, q) for p, q in dict.fromkeys(found) if p]
+
+
+def _generic(text: str) -> bool:
+    words = re.findall(r"[A-Za-z]+", text)
+    return all(w.lower() in GENERIC_EN for w in words) and not GENERIC_ZH.sub("", "".join(CJK.findall(text)))
+
+
+def _head(phrase: str) -> str:
+    """The term a phrase is about. English puts context after it ("X in Y"), Chinese before it ("Y 里的 X");
+    when that head only says what is asked ("typical values for X", "X 的原理"), the other part is the term."""
+    if CJK.search(phrase) and "的" in phrase:
+        before, head = (p.strip() for p in phrase.rsplit("的", 1))
+        return before if _generic(head) and before else head or phrase
+    m = CONTEXT.search(phrase)
+    if not m:
+        return phrase
+    head = phrase[: m.start()].strip()
+    return _head(m.group("rest")) if _generic(head) else head or phrase
 
 
 def _termlike(phrase: str) -> bool:

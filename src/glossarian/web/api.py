@@ -30,6 +30,11 @@ class HistoryTurn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["user", "assistant"]
     content: StrictStr
+    # Optional, for assistant turns: echo back what /api/ask returned (sources, intent, the tool call), so a
+    # follow-up is resolved from data instead of from the answer's text.
+    sources: list[StrictStr | dict] | None = None
+    intent: StrictStr | None = None
+    tool: dict | None = None
 
 
 class AskRequest(BaseModel):
@@ -107,7 +112,7 @@ def api_router(assistant, settings, limiter: RateLimiter) -> APIRouter:
         if len(history) > MAX_HISTORY_TURNS:
             return error(422, f"history has {len(history)} turns; at most {MAX_HISTORY_TURNS} are accepted.",
                          "Send only the last few turns of the conversation.")
-        turns = [Turn(t.role, t.content) for t in history]
+        turns = [Turn.from_dict(t.model_dump()) for t in history]
         try:
             answer = await run_in_threadpool(assistant.ask, req.question, turns)
         except InputError as exc:

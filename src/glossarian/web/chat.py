@@ -68,7 +68,7 @@ class ChatService:
     def _answers(self, question: str, turns: list[dict]) -> Iterator:
         from glossarian.assistant import Turn
 
-        history = [Turn(t["role"], t["content"]) for t in turns[-MAX_TURNS_SENT:]]
+        history = [Turn.from_dict(t) for t in turns[-MAX_TURNS_SENT:]]
         try:
             yield from self.assistant.stream(question, history)
         except GlossarianError as exc:
@@ -78,6 +78,8 @@ class ChatService:
             raise gr.Error("Something went wrong on the server; it was logged.", title="Glossarian") from None
 
     def respond(self, question: str, chat: list, turns: list[dict], request: gr.Request):
+        from glossarian.assistant import Turn
+
         """Stream (textbox, chat messages, turns) for one question; the textbox stays locked until the end."""
         self._check(question, request)
         turn_id = uuid.uuid4().hex[:10]
@@ -90,8 +92,7 @@ class ChatService:
             previous = answer
         if previous is None:
             return
-        turns = [*turns, {"role": "user", "content": previous.question},
-                 {"role": "assistant", "content": previous.answer}]
+        turns = [*turns, {"role": "user", "content": previous.question}, Turn.of_answer(previous).to_dict()]
         yield _locked(), [*shown, *answer_messages(previous, self.figures, turn_id)], turns
 
     def api_chat(self, message: str, history: list[dict] | None = None, request: gr.Request = None) -> str:
