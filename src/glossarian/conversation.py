@@ -17,6 +17,7 @@ from glossarian.missing import missing_term, plausible_neighbours
 # Words that lean on an earlier subject ("那它和 neck 有什么区别?", "why is it pretrained?").
 ANAPHORA = re.compile(r"它|它们|这个|那个|其|\b(it|its|this|that|they|them|former|latter)\b", re.I)
 HISTORY_LOOKBACK = 6  # turns searched for the subject: the last three exchanges
+FOLLOWUP_WORDS = 8  # an intent-only question up to this long continues the subject; longer ones describe a new one
 
 
 @dataclass
@@ -99,8 +100,11 @@ def plan(question: str, lang: str, history: list[Turn], retriever) -> Request:
     kind = intents.detect(question)
     named_now = matcher.find(question) + matcher.fuzzy(question)
     short = len(question) <= 12 or len(question.split()) <= 4
+    # "can you give an example?", "what if the rate is very high?": an intent and no term of its own.
+    asks_more = kind not in ("define", "name") and (len(question) <= 24 or len(question.split()) <= FOLLOWUP_WORDS)
     state = read_state(history, matcher, index.entries, by_id) if history else State()
-    subject = state.subject if (ANAPHORA.search(question) or (not named_now and short)) else None
+    leans = ANAPHORA.search(question) or (not named_now and (short or asks_more))
+    subject = state.subject if leans else None
     subject = None if subject is not None and subject.id in {index.entries[i].id for i in named_now} else subject
 
     retrieval = retriever.search(f"{subject.term_en} {question}" if subject else question)

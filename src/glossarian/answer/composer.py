@@ -244,17 +244,19 @@ def _compare(subjects: list[Hit], lang: str) -> Iterator[Event]:
 
 
 def _relation(subjects: list[Hit], lang: str, lead: str) -> Iterator[Event]:
-    """What each entry's comparison (or, for an older entry, its later sentences) says of the others."""
-    relation = []
+    """What each entry's comparison (or, for an older entry, its later sentences) says of the others.
+    `lead` empty: the answer starts here, so the entries quoted are cited in the order they appear."""
+    relation, cited = [], {}
     for n, h in enumerate(subjects, 1):
         others = [o.entry for o in subjects if o is not h]
         own = T.facet(h.entry, lang, "compare")[0] or "\n".join(T.sentences(T.definition(h.entry, lang))[1:])
-        found = [f"\n- {T.own_subject(s, h.entry, lang)} [{n}]" for s in T.sentences(own)
-                 if any(_mentions(s, o) for o in others)][:2]
-        if found:
-            if not lead:  # the answer starts here: cite what it uses
-                yield Citation(n, h, "compare" if h.entry.facet(lang, "compare") else "definition")
-            relation += found
+        found = [T.own_subject(s, h.entry, lang) for s in T.sentences(own) if any(_mentions(s, o) for o in others)][:2]
+        if not found:
+            continue
+        if not lead:
+            n = cited.setdefault(h.entry.id, len(cited) + 1)
+            yield Citation(n, h, "compare" if h.entry.facet(lang, "compare") else "definition")
+        relation += [f"\n- {s} [{n}]" for s in found]
     if relation:
         yield Text(f"{lead}**两者的关系**" if _zh(lang) else f"{lead}**How they relate**")
         for line in relation:

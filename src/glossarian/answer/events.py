@@ -76,10 +76,13 @@ def fold(events, request: Request, notice: str = "") -> Iterator[Answer]:
             answer = replace(answer, answer=answer.answer + event.text)
         elif isinstance(event, Citation):
             sources, sections = list(answer.sources), list(answer.sections)
-            while len(sources) < event.number:
+            if event.number <= len(sources):  # cited again, maybe from another part of the entry
+                sources[event.number - 1], sections[event.number - 1] = event.hit, event.section
+            elif event.number == len(sources) + 1:
                 sources.append(event.hit)
                 sections.append(event.section)
-            sections[event.number - 1] = event.section
+            else:
+                raise ValueError(f"citation [{event.number}] announced before [{len(sources) + 1}]")
             answer = replace(answer, sources=sources, sections=sections)
         elif isinstance(event, ToolRan):
             answer = replace(answer, tool_calls=[*answer.tool_calls, event.result])
