@@ -79,7 +79,9 @@ def read_state(history: list[Turn], matcher, entries: list, by_id: dict) -> Stat
             if ids:
                 state.subject = entries[by_id[ids[0]]]
                 return state
-        # No structured sources: the first term the answer's heading or the question names.
+        if turn.role == "assistant" and turn.intent:
+            continue  # a structured turn without sources (a computation, a missing term): nothing to re-read
+        # A client that sent bare text: the first term the answer's heading or the question names.
         text = turn.content.strip().split("\n", 1)[0] if turn.role == "assistant" else turn.content
         found = matcher.find(text)
         if found:

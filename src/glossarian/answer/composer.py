@@ -9,6 +9,7 @@ an entry and carries its citation; a term the glossary lacks is named as missing
 """
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from glossarian import intent as intents
@@ -125,8 +126,9 @@ def _facet(h: Hit, key: str, request: Request) -> Iterator[Event]:
     text, section = T.facet(h.entry, lang, key)
     if not text:
         others = [o for o in request.subjects[1:]]
-        if others:  # "why does it replace FC layers?": what the entries say of each other
-            yield from _relation([h, *others], lang, lead="")
+        relation = list(_relation([h, *others], lang, lead="")) if others else []
+        if relation:  # "why does it replace FC layers?": what the entries say of each other
+            yield from relation
             return
         yield from _nothing_more(h, request.intent, request, already=False)
         return
@@ -264,8 +266,18 @@ def _relation(subjects: list[Hit], lang: str, lead: str) -> Iterator[Event]:
 
 
 def _mentions(sentence: str, other) -> bool:
-    low = sentence.lower()
-    return any(len(n) >= 2 and n.lower() in low for n in other.names)
+    """Whether the sentence names the other entry, on word edges, whatever the separators
+    ("fully connected layers" names "Fully-Connected Layer"; "it" does not name "IT")."""
+    low = _flat(sentence)
+    for name in other.names:
+        key = _flat(name)
+        if len(key) >= 2 and re.search(rf"(?<![a-z0-9]){re.escape(key)}(?:e?s)?(?![a-z0-9])" if key.isascii() else re.escape(key), low):
+            return True
+    return False
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"[\s\-_·]+", " ", text.lower()).strip()
 
 
 # ---------------------------------------------------------------- no entry

@@ -71,7 +71,9 @@ def fold(events, request: Request, notice: str = "") -> Iterator[Answer]:
     answer = Answer(question=request.question, language=request.language, answer="", intent=request.intent,
                     abstained=request.abstained and not request.missing_term, notice=notice,
                     missing_term=request.missing_term, closest=list(request.closest))
+    yielded = False
     for event in events:
+        yielded = True
         if isinstance(event, Text):
             answer = replace(answer, answer=answer.answer + event.text)
         elif isinstance(event, Citation):
@@ -90,4 +92,6 @@ def fold(events, request: Request, notice: str = "") -> Iterator[Answer]:
             answer = replace(answer, tool_errors=[*answer.tool_errors, (event.name, event.message)])
         elif isinstance(event, Notice):
             answer = replace(answer, notice=" ".join(t for t in (answer.notice, event.text) if t))
+        yield answer
+    if not yielded:
         yield answer
