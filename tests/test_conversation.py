@@ -253,3 +253,61 @@ def test_turns_round_trip_through_dicts_and_reject_bad_fields():
     odd = Turn.from_dict({"role": "assistant", "content": "x", "sources": [{"id": "warmup"}, 3], "intent": "hack",
                           "tool": "rm -rf"})
     assert odd.sources == ("warmup",) and odd.intent == "" and odd.tool is None
+
+
+# ---------------------------------------------------------------- the HTTP API and the LLM backend
+
+
+def test_the_api_carries_intent_sections_missing_terms_and_structured_history(assistant):
+    import httpx
+
+    from glossarian.web import create_app
+    from helpers import running
+
+    with running(create_app(assistant.settings.with_(rate_limit=0), assistant)) as url:
+        first = httpx.post(f"{url}/api/ask", json={"question": "Why is warm-up needed?"}, timeout=60).json()
+        assert first["intent"] == "why" and first["missing_term"] is None
+        assert first["sources"][0]["id"] == "warmup" and first["sources"][0]["section"] == "why"
+        echoed = {"role": "assistant", "content": first["answer"], "sources": first["sources"],
+                  "intent": first["intent"]}
+        second = httpx.post(f"{url}/api/ask", json={"question": "give me an example", "history": [
+            {"role": "user", "content": "Why is warm-up needed?"}, echoed]}, timeout=60).json()
+        assert second["sources"][0]["id"] == "warmup" and second["sources"][0]["section"] == "example"
+        missing = httpx.post(f"{url}/api/ask", json={"question": "What is PagedAttention?"}, timeout=60).json()
+        assert missing["missing_term"] == "PagedAttention" and missing["sources"] == []
+
+
+@pytest.fixture(scope="module")
+def llm_server():
+    from fake_openai_server import FakeOpenAI
+
+    fake = FakeOpenAI().start()
+    yield fake
+    fake.stop()
+
+
+def test_the_llm_prompt_carries_the_facet_the_intent_needs(assistant, llm_server):
+    from fake_openai_server import text
+
+    llm_server.reset()
+    llm_server.script(text("Because early gradients are erratic [1]."))
+    s = assistant.settings.with_(llm_base_url=llm_server.url, llm_model="fake-model")
+    a = Assistant(s).ask("Why is warm-up needed?")
+    assert a.answer == "Because early gradients are erratic [1]." and a.intent == "why"
+    assert a.to_json()["sources"][0] == {**a.to_json()["sources"][0], "id": "warmup", "section": "definition,why"}
+    user = llm_server.requests[0]["messages"][1]["content"]
+    assert facet(assistant, "warmup", "en", "why") in user and "the reason (why)" in user
+    assert facet(assistant, "warmup", "en", "values") not in user, "only the facets this intent needs"
+
+
+def test_a_tool_the_llm_calls_that_refuses_reaches_the_user(assistant, llm_server):
+    from fake_openai_server import text, tool_call
+
+    llm_server.reset()
+    llm_server.script(tool_call("softmax_temperature", '{"logits": [1, 2, 3], "temperatures": [-1]}'),
+                      text("温度必须为正数 [1]。"))
+    s = assistant.settings.with_(llm_base_url=llm_server.url, llm_model="fake-model")
+    a = Assistant(s).ask("温度系数设成 -1 时 [1,2,3] 的 softmax 是多少？")
+    assert a.tool_calls == [] and [n for n, _ in a.tool_errors] == ["softmax_temperature"]
+    assert a.notice.startswith("计算没有运行（softmax_temperature）") and "temperatures[0] = -1" in a.notice
+    assert a.to_json()["tool_errors"][0]["name"] == "softmax_temperature"
