@@ -311,3 +311,11 @@ def test_a_tool_the_llm_calls_that_refuses_reaches_the_user(assistant, llm_serve
     assert a.tool_calls == [] and [n for n, _ in a.tool_errors] == ["softmax_temperature"]
     assert a.notice.startswith("计算没有运行（softmax_temperature）") and "temperatures[0] = -1" in a.notice
     assert a.to_json()["tool_errors"][0]["name"] == "softmax_temperature"
+
+
+def test_a_too_long_chinese_question_is_refused_in_chinese(assistant):
+    from glossarian.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        assistant.ask("请解释一下什么是骨干网络，" * 300)
+    assert err.value.message.startswith("问题有") and "上限" in err.value.message

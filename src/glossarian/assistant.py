@@ -29,6 +29,9 @@ def validate_question(question, max_chars: int) -> str:
         raise InputError("The question is not readable text (binary or control characters).",
                          "Type the question in plain Chinese or English.")
     if len(question) > max_chars:
+        if detect_language(question[:max_chars]) == "zh":  # the refusal in the question's language
+            raise InputError(f"问题有 {len(question)} 个字符，上限是 {max_chars}。",
+                             "一次只问一两个术语；如果前面贴了背景材料，只留下问题本身。")
         raise InputError(f"The question is {len(question)} characters long; the limit is {max_chars}.",
                          "Ask about one or two terms at a time.")
     cleaned = normalize(question)
