@@ -236,8 +236,7 @@ def _compare(subjects: list[Hit], lang: str) -> Iterator[Event]:
     for n, h in enumerate(subjects, 1):
         when, _ = T.facet(h.entry, lang, "when")
         if when:
-            advice.append(f"\n- {'用' if zh else 'Use '}**{names[n - 1]}**{'：' if zh else ': '}"
-                          f"{' '.join(T.sentences(when)[:2])} [{n}]")
+            advice.append(f"\n- **{names[n - 1]}**{'：' if zh else ': '}{' '.join(T.sentences(when)[:2])} [{n}]")
     if advice:
         yield Text("\n\n**怎么选**" if zh else "\n\n**Which to use**")
         for line in advice:
