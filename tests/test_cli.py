@@ -11,7 +11,8 @@ from glossarian.corpus import load_corpus, parse_entry
 
 pytestmark = pytest.mark.slow
 
-ANSWER_KEYS = {"question", "language", "answer", "sources", "tool_calls"}
+ANSWER_KEYS = {"question", "language", "answer", "intent", "missing_term", "sources", "closest", "tool_calls",
+               "tool_errors"}
 SHIPPED = len(load_corpus(CORPUS).entries)
 
 

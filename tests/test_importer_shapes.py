@@ -9,7 +9,7 @@ from fake_openai_server import FakeOpenAI, http_error, text
 
 from glossarian.corpus import check_corpus, load_corpus, parse_entry
 from glossarian.importer import Translator, import_file, term_line
-from glossarian.llm import LLMBackend
+from glossarian.answer.llm import LLMBackend
 
 SAMPLES = __import__("pathlib").Path(__file__).parent / "data" / "import_samples"
 USER = SAMPLES / "user_notes.txt"  # the shapes of the user's notes: bare term lines, inline terms, a title listing

@@ -1,4 +1,4 @@
-"""Tests for glossarian.llm: the real openai client against a real local HTTP server with scripted replies."""
+"""Tests for the LLM answer backend (glossarian.answer.llm): the real openai client against a real local HTTP server with scripted replies."""
 import json
 import logging
 import math
@@ -11,7 +11,8 @@ from fake_openai_server import FakeOpenAI, http_error, raw, slow, text, then_raw
 from glossarian.assistant import Turn
 from glossarian.config import REPO_ROOT, Settings
 from glossarian.corpus import load_corpus
-from glossarian.llm import LLMBackend, LLMEvent, LLMUnavailable
+from glossarian.answer.events import Citation, Notice, Request, Text, ToolFailed, ToolRan
+from glossarian.answer.llm import LLMBackend, LLMUnavailable
 from glossarian.retrieval import Hit
 
 
@@ -41,14 +42,23 @@ def hits() -> list[Hit]:
     return [Hit(entries[i], score=0.9, lexical=1.0, exact=True) for i in ("softmax", "temperature")]
 
 
-def collect(events) -> tuple[str, list[LLMEvent]]:
+def ask(backend, question: str, language: str, hits: list, history: list, use_tools: bool = True):
+    request = Request(question=question, language=language, intent="define", subjects=hits[:1], hits=hits,
+                      entries={}, history=history)
+    return backend.answer(request, use_tools=use_tools)
+
+
+KINDS = {"text": (Text,), "tool": (ToolRan, ToolFailed), "notice": (Notice,), "citation": (Citation,)}
+
+
+def collect(events) -> tuple[str, list]:
     events = list(events)
-    assert all(e.kind in ("text", "tool", "notice") for e in events)
-    return "".join(e.text for e in events if e.kind == "text"), events
+    assert all(isinstance(e, (Text, Citation, ToolRan, ToolFailed, Notice)) for e in events)
+    return "".join(e.text for e in events if isinstance(e, Text)), events
 
 
-def of_kind(events: list[LLMEvent], kind: str) -> list[LLMEvent]:
-    return [e for e in events if e.kind == kind]
+def of_kind(events: list, kind: str) -> list:
+    return [e for e in events if isinstance(e, KINDS[kind])]
 
 
 # ---------------------------------------------------------------- grounded answers
@@ -57,7 +67,7 @@ def of_kind(events: list[LLMEvent], kind: str) -> list[LLMEvent]:
 def test_streams_a_grounded_answer_with_valid_citations(fake, backend, hits):
     fake.script(text("Softmax turns logits into probabilities [", "1]; the temperature T divides ",
                      "the logits first [1, 2]."))
-    answer, events = collect(backend.answer("How does temperature change softmax?", "en", hits, []))
+    answer, events = collect(ask(backend, "How does temperature change softmax?", "en", hits, []))
 
     assert answer == "Softmax turns logits into probabilities [1]; the temperature T divides the logits first [1, 2]."
     assert len(of_kind(events, "text")) >= 2, "the answer arrives in pieces, not at the end"
@@ -76,7 +86,7 @@ def test_streams_a_grounded_answer_with_valid_citations(fake, backend, hits):
 
 def test_a_chinese_question_asks_for_a_chinese_answer(fake, backend, hits):
     fake.script(text("Softmax 把 logits 变成概率分布 [1]。"))
-    answer, _ = collect(backend.answer("softmax 是什么？", "zh", hits[:1], [], use_tools=False))
+    answer, _ = collect(ask(backend, "softmax 是什么？", "zh", hits[:1], [], use_tools=False))
 
     assert answer == "Softmax 把 logits 变成概率分布 [1]。"
     system, user = fake.requests[0]["messages"]
@@ -90,7 +100,7 @@ def test_recent_conversation_is_in_the_prompt_without_its_old_citations(fake, ba
         Turn("user", "What is softmax?"), Turn("assistant", "Softmax normalizes logits [1]."),
     ]
     fake.script(text("It is divided by T first [2]."))
-    collect(backend.answer("And with a temperature?", "en", hits, history))
+    collect(ask(backend, "And with a temperature?", "en", hits, history))
 
     user = fake.requests[0]["messages"][1]["content"]
     assert "User: What is softmax?\nAssistant: Softmax normalizes logits.\n" in user
@@ -100,7 +110,7 @@ def test_recent_conversation_is_in_the_prompt_without_its_old_citations(fake, ba
 def test_invalid_citations_are_removed_with_a_notice(fake, backend, hits, caplog):
     fake.script(text("Softmax normalizes logits [1][7]. Temperature scales them [2, 7", "]; see also [", "12]."))
     with caplog.at_level(logging.WARNING, logger="glossarian"):
-        answer, events = collect(backend.answer("What is softmax?", "en", hits, []))
+        answer, events = collect(ask(backend, "What is softmax?", "en", hits, []))
 
     assert answer == "Softmax normalizes logits [1]. Temperature scales them [2]; see also."
     notices = [e.text for e in of_kind(events, "notice")]
@@ -110,21 +120,21 @@ def test_invalid_citations_are_removed_with_a_notice(fake, backend, hits, caplog
 
 def test_brackets_in_code_are_not_citations(fake, backend, hits):
     fake.script(text("The top class is `probs[", "0]` here [1]:\n```python\nx[9] = 0\n```"))
-    answer, events = collect(backend.answer("Show code", "en", hits, []))
+    answer, events = collect(ask(backend, "Show code", "en", hits, []))
     assert answer == "The top class is `probs[0]` here [1]:\n```python\nx[9] = 0\n```"
     assert not of_kind(events, "notice")
 
 
 def test_reasoning_block_is_not_shown(fake, backend, hits):
     fake.script(text("<thi", "nk>The user wants [9]... let me recall.</th", "ink>\n\nSoftmax outputs sum to 1 [1]."))
-    answer, events = collect(backend.answer("What is softmax?", "en", hits, []))
+    answer, events = collect(ask(backend, "What is softmax?", "en", hits, []))
     assert answer == "Softmax outputs sum to 1 [1]."
     assert not of_kind(events, "notice"), "citations inside the hidden reasoning are not reported"
 
 
 def test_without_hits_the_model_is_told_the_glossary_has_nothing(fake, backend):
     fake.script(text("The glossary has no entry for this [1]."))
-    answer, events = collect(backend.answer("What is a transformer-XL?", "en", [], []))
+    answer, events = collect(ask(backend, "What is a transformer-XL?", "en", [], []))
 
     assert answer == "The glossary has no entry for this."
     assert len(of_kind(events, "notice")) == 1
@@ -139,11 +149,12 @@ def test_without_hits_the_model_is_told_the_glossary_has_nothing(fake, backend):
 def test_tool_call_runs_and_its_result_goes_back_to_the_model(fake, backend, hits):
     fake.script(tool_call("softmax_temperature", '{"logits": [1, 2, 3], "temperatures": [0.5]}', pieces=4),
                 text("At T=0.5 the largest logit gets 0.8668 of the probability [1]."))
-    answer, events = collect(backend.answer("Compute softmax of [1, 2, 3] at temperature 0.5", "en", hits, []))
+    answer, events = collect(ask(backend, "Compute softmax of [1, 2, 3] at temperature 0.5", "en", hits, []))
 
     (event,) = of_kind(events, "tool")
-    result = event.tool_result
-    assert event.tool_error is None and result.name == "softmax_temperature"
+    assert isinstance(event, ToolRan)
+    result = event.result
+    assert result.name == "softmax_temperature"
     assert result.arguments == {"logits": [1.0, 2.0, 3.0], "temperatures": [0.5]}
     expected = [math.exp(2 * z) / sum(math.exp(2 * v) for v in (1, 2, 3)) for z in (1, 2, 3)]
     assert result.values["rows"][0]["probabilities"] == pytest.approx(expected, abs=1e-4)
@@ -168,10 +179,10 @@ def test_tool_call_runs_and_its_result_goes_back_to_the_model(fake, backend, hit
 ])
 def test_a_refused_tool_call_is_reported_to_the_model(fake, backend, hits, name, arguments, says):
     fake.script(tool_call(name, arguments), text("That temperature is invalid; it must be positive."))
-    answer, events = collect(backend.answer("softmax at T=-1?", "en", hits, []))
+    answer, events = collect(ask(backend, "softmax at T=-1?", "en", hits, []))
 
     (event,) = of_kind(events, "tool")
-    assert event.tool_result is None and says in event.tool_error
+    assert isinstance(event, ToolFailed) and says in event.message
     assert answer == "That temperature is invalid; it must be positive."
     tool = fake.requests[1]["messages"][-1]
     assert tool["role"] == "tool" and tool["content"].startswith("Error: ") and says in tool["content"]
@@ -180,7 +191,7 @@ def test_a_refused_tool_call_is_reported_to_the_model(fake, backend, hits, name,
 def test_tool_rounds_are_capped(fake, backend, hits):
     call = tool_call("softmax_temperature", '{"logits": [1, 2, 3], "temperatures": [0.5]}')
     fake.script(call, call, call, text("Done [1]."))
-    answer, events = collect(backend.answer("Compute softmax again and again", "en", hits, []))
+    answer, events = collect(ask(backend, "Compute softmax again and again", "en", hits, []))
 
     assert answer == "Done [1]."
     assert len(of_kind(events, "tool")) == 3
@@ -191,7 +202,7 @@ def test_text_before_a_tool_call_is_kept_apart_from_the_answer(fake, backend, hi
     reply = tool_call("softmax_temperature", '{"temperatures": [0.5]}')
     reply["deltas"].insert(0, {"content": "Let me compute that."})
     fake.script(reply, text("The top probability is 0.8668 [1]."))
-    answer, _ = collect(backend.answer("Compute softmax at T=0.5", "en", hits, []))
+    answer, _ = collect(ask(backend, "Compute softmax at T=0.5", "en", hits, []))
     assert answer == "Let me compute that.\n\nThe top probability is 0.8668 [1]."
     assert fake.requests[1]["messages"][-2]["content"] == "Let me compute that."
 
@@ -199,7 +210,7 @@ def test_text_before_a_tool_call_is_kept_apart_from_the_answer(fake, backend, hi
 def test_a_server_without_tool_support_is_asked_again_without_tools(fake, hits):
     backend = LLMBackend(fake.url, "", "fake-model", timeout=5)
     fake.script(http_error(400, "registry.ollama.ai/library/gemma:2b does not support tools"), text("Softmax [1]."))
-    answer, _ = collect(backend.answer("What is softmax?", "en", hits, []))
+    answer, _ = collect(ask(backend, "What is softmax?", "en", hits, []))
     assert answer == "Softmax [1]."
     assert ["tools" in r for r in fake.requests] == [True, False]
 
@@ -228,7 +239,7 @@ def closed_port_url() -> str:
 def test_a_broken_reply_raises_llm_unavailable(fake, backend, hits, reply, says):
     fake.script(reply)
     with pytest.raises(LLMUnavailable) as caught:
-        collect(backend.answer("What is softmax?", "en", hits, []))
+        collect(ask(backend, "What is softmax?", "en", hits, []))
     message = str(caught.value)
     assert says in message and "\n" not in message and "Traceback" not in message
     assert caught.value.hint
@@ -237,7 +248,7 @@ def test_a_broken_reply_raises_llm_unavailable(fake, backend, hits, reply, says)
 def test_connection_refused_raises_llm_unavailable(hits):
     url = closed_port_url()
     with pytest.raises(LLMUnavailable) as caught:
-        list(LLMBackend(url, "", "fake-model", timeout=5).answer("What is softmax?", "en", hits, []))
+        list(ask(LLMBackend(url, "", "fake-model", timeout=5), "What is softmax?", "en", hits, []))
     assert f"Cannot reach the LLM at {url}" in str(caught.value) and "\n" not in str(caught.value)
 
 
@@ -246,7 +257,7 @@ def test_a_slow_server_times_out(fake, hits):
     backend = LLMBackend(fake.url, "", "fake-model", timeout=1)
     started = time.monotonic()
     with pytest.raises(LLMUnavailable, match="did not answer within 1 s"):
-        list(backend.answer("What is softmax?", "en", hits, []))
+        list(ask(backend, "What is softmax?", "en", hits, []))
     assert time.monotonic() - started < 2.5, "the user waits for the timeout, not for the server"
 
 
@@ -254,9 +265,9 @@ def test_a_failure_midway_raises_after_the_text_so_far(fake, backend, hits):
     fake.script(then_raw(text("Softmax turns logits ", "into probabilities [1]"), b"data: {broken\n\n"))
     events = []
     with pytest.raises(LLMUnavailable, match="not a streamed chat completion"):
-        for event in backend.answer("What is softmax?", "en", hits, []):
+        for event in ask(backend, "What is softmax?", "en", hits, []):
             events.append(event)
-    assert "".join(e.text for e in events).startswith("Softmax turns logits")
+    assert "".join(e.text for e in events if isinstance(e, Text)).startswith("Softmax turns logits")
 
 
 # ---------------------------------------------------------------- configuration

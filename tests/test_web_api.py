@@ -93,9 +93,11 @@ def test_chinese_question_gets_a_cited_chinese_answer(server):
     r = ask(server, {"question": "什么是骨干网络？"})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"question", "language", "answer", "sources", "tool_calls", "answer_id"}
+    assert set(body) == {"question", "language", "answer", "intent", "missing_term", "sources", "closest",
+                         "tool_calls", "tool_errors", "answer_id"}
     assert len(body["answer_id"]) == 32  # what POST /api/feedback takes
-    assert body["language"] == "zh"
+    assert body["language"] == "zh" and body["intent"] == "define" and body["missing_term"] is None
+    assert body["sources"][0]["section"] == "definition"
     assert body["sources"][0]["id"] == "backbone"
     assert body["sources"][0]["term_zh"] == "骨干网络"
     assert "[1]" in body["answer"] and "骨干网络" in body["answer"]

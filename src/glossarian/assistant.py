@@ -8,28 +8,18 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from glossarian.answer import Answer
 from glossarian.config import Settings
-from glossarian.errors import IndexInvalid, IndexNotFound, InputError
 from glossarian.history import check_history
+from glossarian.conversation import Turn
+from glossarian.errors import IndexInvalid, IndexNotFound, InputError
 from glossarian.lang import detect_language, normalize
 
-if TYPE_CHECKING:
-    from glossarian.corpus import Entry
-
 log = logging.getLogger("glossarian")
-
-
-@dataclass
-class Turn:
-    role: str  # "user" or "assistant"
-    content: str
 
 
 def validate_question(question, max_chars: int) -> str:
@@ -40,35 +30,15 @@ def validate_question(question, max_chars: int) -> str:
         raise InputError("The question is not readable text (binary or control characters).",
                          "Type the question in plain Chinese or English.")
     if len(question) > max_chars:
+        if detect_language(question[:max_chars]) == "zh":  # the refusal in the question's language
+            raise InputError(f"问题有 {len(question)} 个字符，上限是 {max_chars}。",
+                             "一次只问一两个术语；如果前面贴了背景材料，只留下问题本身。")
         raise InputError(f"The question is {len(question)} characters long; the limit is {max_chars}.",
                          "Ask about one or two terms at a time.")
     cleaned = normalize(question)
     if not cleaned:
         raise InputError("The question is empty.", "Type a question, e.g. 'What is a backbone?' or '什么是 GAP？'")
     return cleaned
-
-
-ANAPHORA = re.compile(r"它|它们|这个|那个|其|\b(it|its|this|that|they|them|former|latter)\b", re.I)
-
-
-def resolve_followup(question: str, history: list[Turn], matcher, entries) -> "Entry | None":
-    """The previous subject, when the question leans on it ("那它和 neck 有什么区别?", "why is it pretrained?").
-
-    The subject is the first term the last answer was about (its heading names it first), or else the first
-    term of the last question.
-    """
-    if not history:
-        return None
-    named_now = matcher.find(question) + matcher.fuzzy(question)
-    short = len(question) <= 12 or len(question.split()) <= 4
-    if not ANAPHORA.search(question) and (named_now or not short):
-        return None
-    for turn in reversed(history[-6:]):
-        text = turn.content.strip().split("\n", 1)[0] if turn.role == "assistant" else turn.content
-        found = [i for i in matcher.find(text) if i not in named_now]
-        if found:
-            return entries[found[0]]
-    return None
 
 
 class Assistant:
@@ -143,77 +113,62 @@ class Assistant:
     # -- answering ---------------------------------------------------------------------------
     def stream(self, question, history: list[Turn] | None = None) -> Iterator[Answer]:
         """Yield progressively longer answers; the last one is complete."""
+        from glossarian.answer.composer import Composer
+        from glossarian.answer.events import fold
+        from glossarian.conversation import plan
+
         q = validate_question(question, self.settings.max_question_chars)
-        history = check_history([t for t in (history or []) if isinstance(t, Turn)], self.settings)
+        # Bounded before any work (413/422 through the API): turns, characters per turn and in all; then only the
+        # recent turns a follow-up needs are read, each clipped (history.py).
+        history = check_history([t for t in (history or []) if isinstance(t, Turn) and t.content], self.settings)
         lang = detect_language(q)
-        retriever = self.retriever()
-        subject = resolve_followup(q, history, retriever.matcher, retriever.index.entries)
-        retrieval = retriever.search(f"{subject.term_en} {q}" if subject else q)
-        retrieval.question = q
-        if subject is not None:  # the conversation's subject leads, whatever the scores say
-            retrieval.named = [subject.id] + [i for i in retrieval.named if i != subject.id]
+        request = plan(q, lang, history, self.retriever())
         llm = self._llm()
-        if llm is not None and not retrieval.abstained:
-            from glossarian.llm import LLMUnavailable
+        if llm is not None and request.subjects and not request.missing_term:
+            from glossarian.answer.llm import LLMUnavailable
 
             try:
-                yield from self._stream_llm(llm, q, lang, retrieval, history)
+                yield from self._stream_llm(llm, request)
                 return
             except LLMUnavailable as exc:
                 # The reason (with the endpoint's address) goes to the log, not to wiki readers.
                 log.warning("LLM unavailable, answering offline: %s", exc)
                 notice = ("LLM 暂不可用，以下是术语表的离线回答。" if lang == "zh"
                           else "The LLM is unavailable right now; this is the glossary's offline answer.")
-                yield from self._stream_offline(q, lang, retrieval, notice, subject)
+                yield from fold(Composer().answer(request), request, notice)
                 return
-        yield from self._stream_offline(q, lang, retrieval, "", subject)
+        yield from fold(Composer().answer(request), request)
 
     def _llm(self):
         """One backend per assistant: it keeps its HTTP client and what it learnt about the endpoint."""
         if not (self.settings.llm_base_url and self.settings.llm_model):
             return None
         if self._llm_backend is None:
-            from glossarian.llm import LLMBackend
+            from glossarian.answer.llm import LLMBackend
 
             self._llm_backend = LLMBackend.from_settings(self.settings)
         return self._llm_backend
 
-    def _stream_offline(self, q: str, lang: str, retrieval, notice: str, subject=None) -> Iterator[Answer]:
-        from glossarian.compose import compose
-        from glossarian.tools import compute
+    def _stream_llm(self, llm, request) -> Iterator[Answer]:
+        from glossarian.answer.events import fold
+        from glossarian.answer.llm import LLMUnavailable
 
-        entries = {e.id: e for e in self.retriever().index.entries}
-        base = dict(question=q, language=lang, abstained=retrieval.abstained, notice=notice,
-                    suggestions=retrieval.nearest)
-        text, tools = "", []
-        context = f"{subject.term_en} {subject.term_zh}" if subject is not None else ""
-        computation = compute(q, lang, context)  # the number asked for opens the answer
-        if computation is not None:
-            text, tools = computation.text, list(computation.results)
-            yield Answer(answer=text, tool_calls=list(tools), **base)
-            if retrieval.abstained or computation.standalone:  # nothing from the glossary to add
-                return
-            text += "\n\n"
-        for chunk, sources in compose(retrieval, q, lang, entries):
-            text += chunk
-            yield Answer(answer=text, sources=list(sources), tool_calls=list(tools), **base)
-
-    def _stream_llm(self, llm, q: str, lang: str, retrieval, history: list[Turn]) -> Iterator[Answer]:
-        hits = retrieval.hits
-        text, tools, notices = "", [], []
-        for event in llm.answer(q, lang, hits, history, use_tools=True):
-            if event.kind == "text":
-                text += event.text
-            elif event.kind == "tool" and event.tool_result is not None:
-                tools.append(event.tool_result)
-            elif event.kind == "notice":
-                notices.append(event.text)
-            yield Answer(question=q, language=lang, answer=text, sources=list(hits), tool_calls=list(tools),
-                         notice=" ".join(notices))
-        if not text.strip():
-            from glossarian.llm import LLMUnavailable
-
+        answer = None
+        for answer in fold(self._with_tool_notes(llm.answer(request), request.language), request):
+            yield answer
+        if answer is None or not answer.answer.strip():
             raise LLMUnavailable("the model returned an empty answer")
+
+    @staticmethod
+    def _with_tool_notes(events, lang: str):
+        """A tool the model called that refused its inputs is shown to the user, in their language."""
+        from glossarian.answer.events import Notice, ToolFailed
+
+        for event in events:
+            yield event
+            if isinstance(event, ToolFailed):
+                yield Notice(f"计算没有运行（{event.name}）：{event.message}" if lang == "zh"
+                             else f"The computation did not run ({event.name}): {event.message}")
 
     def ask(self, question, history: list[Turn] | None = None) -> Answer:
         answer = None

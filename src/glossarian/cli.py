@@ -213,9 +213,24 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address [env: GLOS
 def eval_cmd(set_file: Path = typer.Option(Path("tests/data/eval_dev.jsonl"), "--set", help="JSONL evaluation set"),
              as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
              mode: str = typer.Option("hybrid", "--mode", help="hybrid (shipped), dense or bm25"),
+             conversations: Optional[Path] = typer.Option(
+                 None, "--conversations", help="Evaluate whole answers on a multi-turn JSONL set instead, e.g. "
+                 "tests/data/conversations_dev.jsonl (subject, intent, tool, missing term, no repeats).",
+                 show_default=False),
              corpus: Optional[Path] = CorpusOpt, index: Optional[Path] = IndexOpt, model: Optional[str] = ModelOpt) -> None:
-    """Measure retrieval quality on a labelled question set."""
+    """Measure retrieval quality on a labelled question set (or answers on a conversation set)."""
     from glossarian.evaluate import evaluate, format_report, load_cases
+
+    if conversations is not None:
+        from glossarian.conversation_eval import evaluate_conversations, format_conversation_report, load_conversations
+
+        report = evaluate_conversations(_assistant(settings(corpus, index, model)), load_conversations(conversations))
+        if as_json:
+            out = dict(report.summary(), failures=[vars(o) for o in report.failures()])
+            typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        else:
+            typer.echo(format_conversation_report(report))
+        return
 
     if mode not in ("hybrid", "dense", "bm25"):
         raise GlossarianError(f"Unknown mode '{mode}'.", "Use one of: hybrid, dense, bm25.")

@@ -1,5 +1,8 @@
 """Prompt text for the LLM backend: a system message of rules and a user message of numbered entries + question.
 
+Each entry brings its definition and only the facets the question's intent needs (the why facet for a
+"why" question, when + compare for a comparison), so the model answers what was asked, not the whole entry.
+
 The recent conversation goes into the user message as quoted context rather than as earlier chat turns:
 its citation numbers referred to other sources, and a model shown them as its own turns tends to reuse them.
 """
@@ -37,9 +40,23 @@ NO_ENTRIES = {
 NO_NUMBERS = {"en": "none, so cite nothing", "zh": "无，不要标注任何引用"}
 
 USER = {
-    "en": "Glossary entries:\n{entries}\n\n{history}Question: {question}",
-    "zh": "术语表条目：\n{entries}\n\n{history}问题：{question}",
+    "en": "Glossary entries:\n{entries}\n\n{history}{asked}Question: {question}",
+    "zh": "术语表条目：\n{entries}\n\n{history}{asked}问题：{question}",
 }
+ASKED = {  # one line telling the model what the question asks for, by intent
+    "en": {"define": "a definition", "why": "the reason (why)", "how": "how it works", "example": "an example",
+           "values": "typical values", "when": "when to use it", "compare": "a comparison: the differences, then when to use which",
+           "name": "the name of the term described: start with the name", "limit": "what happens at very large or small settings",
+           "compute": "a computation (use a tool)"},
+    "zh": {"define": "定义", "why": "原因（为什么）", "how": "原理", "example": "例子", "values": "常用取值",
+           "when": "何时使用", "compare": "比较：先列区别，再说各自何时使用", "name": "所描述术语的名称：先给出名称",
+           "limit": "取值很大或很小时会怎样", "compute": "计算（使用工具）"},
+}
+# The facets each intent needs in the prompt, besides the definition.
+FACETS_FOR = {"define": (), "name": (), "why": ("why",), "how": ("how",), "example": ("example",),
+              "values": ("values",), "limit": ("values", "how"), "when": ("when", "compare"),
+              "compare": ("compare", "when"), "compute": ("how", "example")}
+ASKED_LINE = {"en": "What the question asks for: {asked}\n", "zh": "问题要的是：{asked}\n"}
 HISTORY_HEADER = {
     "en": "Recent conversation (context only; its citation numbers referred to other entries):\n",
     "zh": "最近的对话（仅供理解上下文；其中的引用编号指向别的条目）：\n",
@@ -53,33 +70,52 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def format_entries(hits: list, language: str) -> str:
+def facets_for(entry, intent: str) -> tuple[str, ...]:
+    """The facets of `entry` the prompt carries for this intent (those it has)."""
+    have = set(entry.facet_keys("en")) | set(entry.facet_keys("zh"))
+    return tuple(k for k in FACETS_FOR.get(intent, ()) if k in have)
+
+
+def sections(entry, intent: str, language: str) -> str:
+    """What the prompt gave the model of this entry, as a source's `section`."""
+    return ",".join(("definition",) + facets_for(entry, intent))
+
+
+def format_entries(hits: list, language: str, intent: str = "define") -> str:
+    from glossarian.corpus import HEADING_OF
+
     if not hits:
         return NO_ENTRIES[language]
     blocks = []
     for n, hit in enumerate(hits, 1):
         e = hit.entry
         name = e.term_zh if e.term_zh == e.term_en else f"{e.term_zh} / {e.term_en}"
-        blocks.append(f"[{n}] {name}\n中文：{_clip(e.zh, DEFINITION_CHARS)}\nEnglish: {_clip(e.en, DEFINITION_CHARS)}")
+        parts = [f"[{n}] {name}", f"中文：{_clip(e.definition('zh'), DEFINITION_CHARS)}",
+                 f"English: {_clip(e.definition('en'), DEFINITION_CHARS)}"]
+        for key in facets_for(e, intent):
+            for lang, tag in (("zh", "中文"), ("en", "English")):
+                if e.facet(lang, key):
+                    parts.append(f"{tag} · {HEADING_OF[lang][key]}：{_clip(e.facet(lang, key), DEFINITION_CHARS)}")
+        blocks.append("\n".join(parts))
     return "\n\n".join(blocks)
 
 
 def format_history(history: list, language: str) -> str:
+    """The last turns (conversation.Turn) as quoted context, without their citation numbers."""
     lines = []
     for turn in list(history or [])[-HISTORY_TURNS:]:
-        role = turn.get("role") if isinstance(turn, dict) else getattr(turn, "role", None)
-        content = turn.get("content") if isinstance(turn, dict) else getattr(turn, "content", None)
-        if role not in ("user", "assistant") or not isinstance(content, str) or not content.strip():
+        if turn.role not in ("user", "assistant") or not turn.content.strip():
             continue
-        lines.append(f"{ROLE_NAMES[language][role]}: {_clip(CITATION.sub('', content), HISTORY_CHARS)}")
+        lines.append(f"{ROLE_NAMES[language][turn.role]}: {_clip(CITATION.sub('', turn.content), HISTORY_CHARS)}")
     return HISTORY_HEADER[language] + "\n".join(lines) + "\n\n" if lines else ""
 
 
-def build_messages(question: str, language: str, hits: list, history: list) -> list[dict]:
+def build_messages(question: str, language: str, hits: list, history: list, intent: str = "define") -> list[dict]:
     """The system + user messages for one question; `language` is "zh" or "en"."""
     language = language if language in SYSTEM else "en"
     numbers = ", ".join(f"[{n}]" for n in range(1, len(hits) + 1)) or NO_NUMBERS[language]
-    user = USER[language].format(entries=format_entries(hits, language),
+    asked = ASKED_LINE[language].format(asked=ASKED[language][intent]) if intent in ASKED[language] else ""
+    user = USER[language].format(entries=format_entries(hits, language, intent), asked=asked,
                                  history=format_history(history, language), question=question.strip())
     return [
         {"role": "system", "content": SYSTEM[language].format(numbers=numbers)},

@@ -20,7 +20,7 @@ class Translator:
 
     @classmethod
     def from_settings(cls, settings) -> "Translator":
-        from glossarian.llm import LLMBackend
+        from glossarian.answer.llm import LLMBackend
 
         backend = LLMBackend.from_settings(settings)
         if backend is None:

@@ -140,7 +140,7 @@ def import_file(file: Path, corpus_dir: Path, force: bool = False, dry_run: bool
     dry_run: report what would be written and write nothing (the translator is not called either).
     translator: an importer.translate.Translator that drafts each entry's other language.
     """
-    from glossarian.llm import LLMUnavailable
+    from glossarian.answer.llm import LLMUnavailable
 
     file, corpus_dir = Path(file), Path(corpus_dir)
     report = ImportReport(file, dry_run=dry_run)

@@ -36,6 +36,11 @@ class HistoryTurn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["user", "assistant"]
     content: StrictStr
+    # Optional, for assistant turns: echo back what /api/ask returned (sources, intent, the tool call), so a
+    # follow-up is resolved from data instead of from the answer's text.
+    sources: list[StrictStr | dict] | None = None
+    intent: StrictStr | None = None
+    tool: dict | None = None
 
 
 class AskRequest(BaseModel):
@@ -136,7 +141,7 @@ def api_router(assistant, settings, limiter: RateLimiter, readiness) -> APIRoute
                               f"the limit is {settings.max_question_chars}.",
                          "Ask about one or two terms at a time.")
         history = req.history or []
-        turns = [Turn(t.role, t.content) for t in history]
+        turns = [Turn.from_dict(t.model_dump()) for t in history]
         if not readiness.ready:
             # A short grace period covers the last moments of start-up; beyond it, say so instead of a silent wait.
             if not await run_in_threadpool(readiness.wait, 2.0):

@@ -152,7 +152,7 @@ class ChatService:
         from glossarian.assistant import Turn
         from glossarian.errors import InputError
 
-        history = [Turn(t["role"], t["content"]) for t in turns[-MAX_TURNS_SENT:]]
+        history = [Turn.from_dict(t) for t in turns[-MAX_TURNS_SENT:]]
         try:
             yield from self.assistant.stream(question, history)
         except InputError as exc:
@@ -167,6 +167,8 @@ class ChatService:
         """Stream (textbox, chat messages twice: shown and kept, turns) for one question; the textbox stays
         locked until the end. `chat` is the server's copy of the messages, never the browser's."""
         from glossarian.history import fit_history
+
+        from glossarian.assistant import Turn
 
         self._check(question, request)
         started = time.perf_counter()
@@ -191,7 +193,7 @@ class ChatService:
                                   page_from_referer((getattr(request, "headers", None) or {}).get("referer")), _client(request))
         # answer_id and the answer's message span let a 👍/👎 on any of its messages find it (like_handler)
         turns = [*(turns or []), {"role": "user", "content": previous.question},
-                 {"role": "assistant", "content": previous.answer, "answer_id": answer_id,
+                 {**Turn.of_answer(previous).to_dict(), "answer_id": answer_id,
                   "messages": [len(shown), len(shown) + len(messages)]}]
         shown = [*shown, *messages]
         yield _locked(), shown, shown, turns

@@ -1,5 +1,7 @@
 """OpenAI-compatible LLM backend (optional): streamed answers from retrieved entries, with citations and tool calls.
 
+One of the two answer backends (see `events.Backend`): it yields the same events as the offline composer.
+
 Speaks only standard /v1/chat/completions fields with SSE streaming, so it works with vLLM, Ollama, the
 llama.cpp server and hosted APIs. Text is streamed as it arrives, minus <think> blocks and minus citations
 that point at no retrieved entry. Every failure of the endpoint becomes LLMUnavailable, even halfway through
@@ -10,11 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
 from typing import Iterator
 
+from glossarian.answer.events import Citation, Event, Notice, Request, Text, ToolFailed, ToolRan
+from glossarian.answer.filters import AnswerFilter
 from glossarian.errors import GlossarianError, ToolError
-from glossarian.prompts import build_messages
+from glossarian.prompts import build_messages, sections
 
 log = logging.getLogger("glossarian")
 
@@ -23,132 +26,6 @@ MAX_TOOL_ROUNDS = 3
 
 class LLMUnavailable(GlossarianError):
     """The LLM endpoint is down, too slow, refused the request, or sent something that is not an answer."""
-
-
-@dataclass
-class LLMEvent:
-    kind: str  # "text" (a delta of the answer), "tool" (a tool ran), "notice" (e.g. citations removed)
-    text: str = ""  # the delta, the notice, or for "tool" the tool's name
-    tool_result: object | None = None  # ToolResult for kind == "tool"
-    tool_error: str | None = None  # message when the tool refused its arguments (the model is told too)
-
-
-# ---------------------------------------------------------------- streamed text filters
-
-
-def _partial_suffix(text: str, token: str) -> int:
-    """Length of the longest end of `text` that could be the start of `token`."""
-    for k in range(min(len(token) - 1, len(text)), 0, -1):
-        if text.endswith(token[:k]):
-            return k
-    return 0
-
-
-class ThinkFilter:
-    """Drops <think>...</think> blocks of reasoning models, also when a tag is split across chunks."""
-
-    OPEN, CLOSE = "<think>", "</think>"
-
-    def __init__(self) -> None:
-        self.inside = False
-        self.pending = ""
-
-    def feed(self, text: str) -> str:
-        buf, out = self.pending + text, []
-        self.pending = ""
-        while buf:
-            tag = self.CLOSE if self.inside else self.OPEN
-            at = buf.find(tag)
-            if at >= 0:
-                if not self.inside:
-                    out.append(buf[:at])
-                buf = buf[at + len(tag):]
-                self.inside = not self.inside
-                continue
-            keep = _partial_suffix(buf, tag)
-            if not self.inside:
-                out.append(buf[: len(buf) - keep])
-            self.pending = buf[len(buf) - keep:]
-            break
-        return "".join(out)
-
-    def flush(self) -> str:
-        text = "" if self.inside else self.pending  # an unclosed <think> is dropped whole
-        self.pending = ""
-        return text
-
-
-CITATION = re.compile(r"(\s*)\[(\s*\d+(?:\s*[,，、]\s*\d+)*\s*)\]")
-# What may still grow into a citation (or a code fence) with the next chunk: held back until it is complete.
-# Whitespace is held too, so a removed citation takes the space before it along.
-INCOMPLETE = re.compile(r"(?:\s*(?:\[[\d\s,，、]{0,20})?|`{1,2})\Z")
-CODE_MARK = re.compile(r"(```|`)")
-
-
-class CitationFilter:
-    """Removes citations [n] with n outside 1..sources from streamed text; code spans are left alone."""
-
-    def __init__(self, sources: int) -> None:
-        self.sources = sources
-        self.pending = ""
-        self.code: str | None = None  # the backticks that opened the code span we are in
-
-    def feed(self, text: str) -> tuple[str, list[int]]:
-        buf = self.pending + text
-        cut = INCOMPLETE.search(buf).start()
-        self.pending = buf[cut:]
-        return self._clean(buf[:cut])
-
-    def flush(self) -> tuple[str, list[int]]:
-        text, self.pending = self.pending, ""
-        return self._clean(text)
-
-    def _clean(self, text: str) -> tuple[str, list[int]]:
-        out: list[str] = []
-        removed: list[int] = []
-        for part in CODE_MARK.split(text):
-            if part in ("```", "`"):
-                if self.code is None:
-                    self.code = part
-                elif self.code == part:
-                    self.code = None
-                out.append(part)
-            elif self.code:
-                out.append(part)  # x[0] in code is an index, not a citation
-            else:
-                out.append(CITATION.sub(lambda m: self._check(m, removed), part))
-        return "".join(out), removed
-
-    def _check(self, match: re.Match, removed: list[int]) -> str:
-        numbers = [int(n) for n in re.findall(r"\d+", match.group(2))]
-        valid = [n for n in numbers if 1 <= n <= self.sources]
-        if len(valid) == len(numbers):
-            return match.group(0)
-        removed.extend(n for n in numbers if n not in valid)
-        return f"{match.group(1)}[{', '.join(map(str, valid))}]" if valid else ""
-
-
-class AnswerFilter:
-    """What the user sees of one streamed reply: no reasoning block, no leading blank lines, valid citations."""
-
-    def __init__(self, sources: int) -> None:
-        self.think = ThinkFilter()
-        self.citations = CitationFilter(sources)
-        self.started = False
-
-    def feed(self, delta: str) -> tuple[str, list[int]]:
-        return self.citations.feed(self._trim(self.think.feed(delta)))
-
-    def flush(self) -> tuple[str, list[int]]:
-        text, removed = self.citations.feed(self._trim(self.think.flush()))
-        rest, more = self.citations.flush()
-        return text + rest, removed + more
-
-    def _trim(self, text: str) -> str:
-        if not self.started:
-            text = text.lstrip()
-            self.started = bool(text)
-        return text
 
 
 NOTICE = {
@@ -166,7 +43,7 @@ def _one_line(text: object, limit: int = 200) -> str:
 
 
 class LLMBackend:
-    """One OpenAI-compatible endpoint and model; `answer()` streams LLMEvents for one question."""
+    """One OpenAI-compatible endpoint and model; `answer()` streams events for one request."""
 
     def __init__(self, base_url: str, api_key: str, model: str, timeout: float = 20.0):
         from openai import OpenAI
@@ -188,12 +65,14 @@ class LLMBackend:
             return None
         return cls(base_url, settings.llm_api_key, model, settings.llm_timeout)
 
-    def answer(self, question: str, language: str, hits: list, history: list,
-               use_tools: bool = True) -> Iterator[LLMEvent]:
+    def answer(self, request: Request, use_tools: bool = True) -> Iterator[Event]:
         """Stream the answer as events; raises LLMUnavailable when the endpoint fails, also midway."""
         from glossarian.tools import list_tools
 
-        messages = build_messages(question, language, hits, history)
+        language, hits = request.language, request.hits
+        messages = build_messages(request.question, language, hits, request.history, request.intent)
+        for n, hit in enumerate(hits, 1):  # the model may cite any numbered entry it was given
+            yield Citation(n, hit, sections(hit.entry, request.intent, language))
         schemas = [t.schema for t in list_tools()] if use_tools else []
         notice = NOTICE.get(language, NOTICE["en"])
         reported: set[int] = set()
@@ -207,14 +86,14 @@ class LLMBackend:
                 text, removed = answer_filter.feed(delta) if delta is not None else answer_filter.flush()
                 if text:
                     if not visible and answered:
-                        yield LLMEvent("text", "\n\n")  # text before a tool call, then the answer
+                        yield Text("\n\n")  # text before a tool call, then the answer
                     visible.append(text)
-                    yield LLMEvent("text", text)
+                    yield Text(text)
                 for n in removed:
                     log.warning("The LLM cited [%d] but was given %d source(s); citation removed.", n, len(hits))
                     if n not in reported:
                         reported.add(n)
-                        yield LLMEvent("notice", notice.format(n=n, k=len(hits)))
+                        yield Notice(notice.format(n=n, k=len(hits)))
             round_text = "".join(visible)
             answered = answered or bool(round_text.strip())
             if not calls or round_ == MAX_TOOL_ROUNDS:
@@ -315,7 +194,7 @@ class LLMBackend:
 
     # -- tools -------------------------------------------------------------------------------
     def _run_calls(self, messages: list[dict], text: str, calls: dict[int, dict], offered: bool,
-                   round_: int) -> Iterator[LLMEvent]:
+                   round_: int) -> Iterator[Event]:
         """Run the requested tools, yield one event each, and append the exchange to `messages`."""
         from glossarian.tools import run_tool
 
@@ -331,10 +210,10 @@ class LLMBackend:
                 result = run_tool(name, arguments)
             except ToolError as exc:
                 log.warning("The LLM's call to tool %r was refused: %s", name, exc)
-                yield LLMEvent("tool", text=name, tool_error=str(exc))
+                yield ToolFailed(name, str(exc))
                 content = f"Error: {exc}"
             else:
-                yield LLMEvent("tool", text=name, tool_result=result)
+                yield ToolRan(result)
                 # The model needs the numbers, not the snippet the UI shows.
                 content = json.dumps({k: v for k, v in result.to_json().items() if k != "code"}, ensure_ascii=False)
             # Servers that parse the echoed arguments for their chat template reject invalid JSON.

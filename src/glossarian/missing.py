@@ -1,0 +1,201 @@
+"""Missing terms: the question names a specific term that no entry or alias covers ("What is FlashAttention?").
+
+Kept apart from retrieval on purpose: retrieval ranks entries, this decides whether the term the question
+names is one of them. A term counts as named when it is the subject of a definition question ("什么是 X",
+"X 是什么", "what is X", "explain X"), is quoted, or is an acronym / CamelCase / hyphenated / capitalised
+name inside a longer subject. It is covered when every part of it is a glossary name or alias (typos
+included, as the name matcher reads them: "droput" is Dropout) or a generic word ("model", "方法");
+a word the corpus never uses ("Glorp") or a name matching nothing makes it missing.
+"""
+from __future__ import annotations
+
+import re
+
+from glossarian.lang import normalize
+from glossarian.lexical import STOPWORDS
+
+# The subject of a definition question. Chinese trailing particles and punctuation are dropped.
+_END = r"\s*[?？。.!！~～]*\s*$"
+SUBJECT_PATTERNS = [re.compile(p, re.I) for p in (
+    r"^(?:请问|请|那)?\s*(?:什么是|啥是|何为|何谓|什么叫)\s*(?P<s>.+?)" + r"\s*[呢啊呀]?" + _END,
+    r"^(?:请问|那)?\s*(?P<s>.+?)\s*(?:是什么(?:东西|意思)?|是啥(?:东西|意思)?|指的是什么|是干什么的|是干嘛的|是个啥|是哪个)\s*[呢啊呀]?" + _END,
+    r"^(?:请)?(?:解释一下|介绍一下|讲讲|说说|解释|介绍)\s*(?P<s>.+?)" + _END,
+    r"^(?:so\s+|and\s+)?(?:what|who)(?:'s|\s+is|\s+are)\s+(?:an?\s+|the\s+)?(?P<s>.+?)" + _END,
+    r"^(?:please\s+)?(?:explain|define|describe)\s+(?:what\s+)?(?:an?\s+|the\s+)?(?P<s>.+?)(?:\s+is)?" + _END,
+    r"^what does\s+(?P<s>.+?)\s+(?:mean|stand for)" + _END,
+    r"^(?:have you heard of|do you know|tell me about)\s+(?:an?\s+|the\s+)?(?P<s>.+?)" + _END,
+)]
+QUOTED = re.compile(r'"([^"]{2,40})"|“([^”]{2,40})”|‘([^’]{2,40})’|「([^」]{2,40})」|『([^』]{2,40})』'
+                    r"|(?<![A-Za-z])'([^']{2,40})'(?![A-Za-z])")
+# Names that look like a specific term wherever they stand in a longer subject.
+SPECIFIC = re.compile(
+    r"\b[A-Z][A-Z0-9]{1,7}s?\b"                      # acronyms: PPO, DDIM, VGG16
+    r"|\b[A-Za-z]*[a-z][A-Z][A-Za-z0-9]*\b"          # CamelCase: FlashAttention, ResNeXt, SwiGLU
+    r"|\b[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+\b"   # hyphenated: Gumbel-Softmax, VQ-VAE
+)
+# "X in Y", "X for Y": the subject is X; Y is context ("top-5 accuracy on ImageNet", "HEAD in git").
+CONTEXT = re.compile(r"\s+(?:in|on|for|of|with|under|at|from|inside|within|used|when|as|like|between)\s+(?P<rest>.*)$", re.I)
+# Words that describe what kind of thing a term is, not which one.
+GENERIC_EN = STOPWORDS | {
+    "model", "models", "method", "methods", "layer", "layers", "network", "networks", "technique", "trick",
+    "algorithm", "approach", "mechanism", "function", "term", "concept", "thing", "idea", "deep", "learning",
+    "ml", "dl", "ai", "used", "exactly", "really", "actually", "then", "again", "like", "these", "those",
+    # what is asked about a term, not a term: "typical values for X", "the point of X"
+    "typical", "value", "values", "difference", "point", "purpose", "use", "meaning", "definition", "example",
+    "examples", "formula", "intuition", "advantage", "advantages", "benefit", "benefits", "role", "output",
+    "shape", "range", "default", "good", "best", "main", "usual", "common",
+}
+GENERIC_ZH = re.compile(r"的|里|中|这个|那个|这种|那种|一种|一个|什么|模型|方法|算法|技术|机制|概念|网络|结构|东西|意思"
+                        r"|定义|作用|用途|原理|到底|究竟|具体|深度学习|机器学习")
+CJK = re.compile(r"[\u3400-\u9fff]")
+SUBJECT_MAX_WORDS = 4    # longer subjects describe a term rather than name it ("the trick where ...")
+SUBJECT_MAX_CJK = 8
+NEAR_TYPOS = 2           # edits within which a subject is a retrieved name typed wrongly; the name
+                         # matcher's own allowance for names of ten letters or more (names.py)
+
+
+def subjects(question: str) -> list[tuple[str, bool]]:
+    """(phrase, quoted) for each phrase the question asks about by name, quoted ones first (may be empty)."""
+    text = normalize(question)
+    found = [(next(g for g in m.groups() if g).strip(), True) for m in QUOTED.finditer(text)]
+    for pattern in SUBJECT_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            phrase = m.group("s").strip(" ,，:：'\"“”‘’「」")
+            found.append((_head(phrase), False))
+            break
+    else:
+        bare = text.strip(" ?？!！.。")
+        if len(bare.split()) <= 2 and SPECIFIC.fullmatch(bare):  # a bare "SwiGLU?" is a subject on its own
+            found.append((bare, False))
+    return [(p, q) for p, q in dict.fromkeys(found) if p]
+
+
+def _generic(text: str) -> bool:
+    words = re.findall(r"[A-Za-z]+", text)
+    return all(w.lower() in GENERIC_EN for w in words) and not GENERIC_ZH.sub("", "".join(CJK.findall(text)))
+
+
+def _head(phrase: str) -> str:
+    """The term a phrase is about. English puts context after it ("X in Y"), Chinese before it ("Y 里的 X");
+    when that head only says what is asked ("typical values for X", "X 的原理"), the other part is the term."""
+    if CJK.search(phrase) and "的" in phrase:
+        before, head = (p.strip() for p in phrase.rsplit("的", 1))
+        return before if _generic(head) and before else head or phrase
+    m = CONTEXT.search(phrase)
+    if not m:
+        return phrase
+    head = phrase[: m.start()].strip()
+    return _head(m.group("rest")) if _generic(head) else head or phrase
+
+
+def _termlike(phrase: str) -> bool:
+    words = re.findall(r"[A-Za-z0-9][\w.+-]*", phrase)
+    cjk = len(CJK.findall(phrase))
+    return 0 < len(words) + cjk and len(words) <= SUBJECT_MAX_WORDS and cjk <= SUBJECT_MAX_CJK
+
+
+def _name_pattern(name: str) -> re.Pattern:
+    parts = [re.escape(p) for p in re.split(r"[\s\-_·]+", name.strip()) if p]
+    body = r"[\s\-_·]*".join(parts)
+    edge = r"(?<![A-Za-z0-9])" if name[:1].isascii() else ""
+    tail = r"(?![A-Za-z0-9])" if name[-1:].isascii() else ""
+    return re.compile(edge + body + tail, re.I)
+
+
+def _residue(phrase: str, matcher, entries) -> tuple[bool, str]:
+    """(whether any glossary name occurs in the phrase, the text left once the names are cut out)."""
+    text = normalize(phrase)
+    spans = matcher.fuzzy_spans(text)
+    for start, end, _, _ in reversed(spans):
+        text = text[:start] + " " + text[end:]
+    ids = matcher.find(text)
+    names = sorted({n for i in ids for n in entries[i].names if n}, key=len, reverse=True)
+    for name in names:
+        text = _name_pattern(name).sub(" ", text)
+    return bool(spans or ids), text
+
+
+def _unknown_words(text: str, known: set[str]) -> list[str]:
+    """Words of `text` that make it a different term: not generic, and (for English) not ordinary corpus
+    words unless they are acronyms or CamelCase; a Chinese run counts when none of its words is known."""
+    from glossarian.lexical import tokenize
+
+    out = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", text)
+           if w.lower() not in GENERIC_EN and (w.lower() not in known or SPECIFIC.fullmatch(w))]
+    for run in re.findall(r"[\u3400-\u9fff]+", GENERIC_ZH.sub(" ", text)):
+        words = [t for t in tokenize(run) if CJK.search(t)]
+        if len(run) >= 2 and words and not any(t in known for t in words):
+            out.append(run)
+    return out
+
+
+def _near(phrase: str, near_names: list[str]) -> bool:
+    """A several-word or Chinese subject within a typo or two of a retrieved name ("gradient desent":
+    "gradient" is a name of its own, so the name matcher never looked for a typo). One English word is
+    left to the name matcher: ResNeXt is not ResNet."""
+    from rapidfuzz.distance import OSA
+
+    key = normalize(phrase).lower()
+    if " " not in key and len(CJK.findall(key)) < 4:
+        return False
+    allowed = NEAR_TYPOS if len(key) >= 10 else 1
+    return any(OSA.distance(key, n.lower(), score_cutoff=allowed) <= allowed for n in near_names)
+
+
+def _covered(phrase: str, matcher, entries, near_names: list[str], strict: bool) -> bool:
+    """`strict`: the phrase names a term as a whole, so an unmatched phrase is missing; otherwise (a quoted
+    aside, a long description) only its acronyms, CamelCase names and unknown words can be missing."""
+    if _near(phrase, near_names):
+        return True
+    matched, rest = _residue(phrase, matcher, entries)
+    if not matched and strict:
+        if SPECIFIC.search(rest) or re.search(r"\b[A-Z][a-z]", rest):
+            return False  # a name written as one: "Mish", "Hopfield network", "EfficientNet"
+        content = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", rest) if w.lower() not in GENERIC_EN]
+        if len(content) == 1 and not CJK.search(rest):
+            return True  # one ordinary lowercase word ("weather") is a topic, not a term the glossary lacks
+    return not _unknown_words(rest, matcher.known_words)
+
+
+def missing_term(question: str, matcher, entries, near=()) -> str | None:
+    """The specific term the question names that the glossary does not cover, or None.
+
+    `matcher` is the retriever's NameMatcher, `entries` the index's entry list (matcher positions refer
+    to it), `near` the retrieved hits (a subject within a typo of one of their names is covered).
+    """
+    near_names = [n for h in near for n in h.entry.names]
+    for phrase, quoted in subjects(question):
+        phrase = re.sub(r"^(?:an?|the)\s+", "", phrase.strip(), flags=re.I)
+        if _termlike(phrase) and not quoted:
+            candidates = [(phrase, True)]
+        else:
+            candidates = [(phrase, False)] + [(m.group(), True) for m in SPECIFIC.finditer(phrase)]
+        for candidate, strict in candidates:
+            if candidate and not _covered(candidate, matcher, entries, near_names, strict):
+                return candidate
+    return None
+
+
+def _words(text: str) -> set[str]:
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)  # FlashAttention -> Flash Attention
+    words = {w for w in re.findall(r"[a-z0-9]{3,}", text.lower()) if w not in GENERIC_EN}
+    for run in re.findall(r"[\u3400-\u9fff]+", GENERIC_ZH.sub(" ", text)):
+        words |= {run[i:i + 2] for i in range(len(run) - 1)}
+    return words
+
+
+def plausible_neighbours(term: str, retrieval, limit: int = 3) -> list:
+    """Entries worth offering as "closest entries" for a missing term: among what retrieval would have
+    answered with (never the leftovers of an abstention), those sharing a word with the term's name or
+    mentioning it. The nearest vectors alone are not enough: "B-tree index" is close to IoU."""
+    if retrieval.abstained:
+        return []
+    wanted = _words(term)
+    out = []
+    for hit in retrieval.hits:
+        e = hit.entry
+        text = f"{e.zh}\n{e.en}".lower()
+        if wanted & _words(" ".join(e.names)) or term.lower() in text:
+            out.append(hit)
+    return out[:limit]
