@@ -230,7 +230,7 @@ class Assistant:
         info = {"model": self.settings.embed_model, "index": str(self.settings.index)}
         try:
             status = index_status(self.settings, model_identity(self.settings))
-            info.update(entries=status.manifest.get("count"), built_at=status.manifest.get("built_at"),
+            info.update(entries=status.manifest.count, built_at=status.manifest.built_at,
                         stale=not status.fresh)
         except Exception as exc:  # health must answer even when the index is broken
             info.update(error=str(exc))

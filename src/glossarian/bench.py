@@ -127,8 +127,10 @@ class Floor:
 
 
 def encode_entries_per_s(embedder, entries) -> tuple[float, float]:
-    """Bare encode of every entry's views (two texts per entry): entries per second of wall and of CPU time."""
-    texts = [t for e in entries for t in e.embed_views()]
+    """Bare encode of every entry's views (views.py): entries per second of wall and of CPU time."""
+    from glossarian.views import entry_views
+
+    texts = [v.text for e in entries for v in entry_views(e)]
     embedder.model.encode_document(texts[:8], batch_size=32)
     start, cpu = time.perf_counter(), time.process_time()
     embedder.model.encode_document(texts, batch_size=32, normalize_embeddings=True)
@@ -171,12 +173,14 @@ def _word_cached_tokenizer():
 
 def synthetic_vectors(real, n: int, seed: int = 0) -> np.ndarray:
     """Vectors of n entries: the real ones, then each clone = its entry's vectors + noise, re-normalised."""
-    base, v, dim = len(real.entries), real.views, real.vectors.shape[1]
+    base, dim = len(real.entries), real.vectors.shape[1]
     rng = np.random.default_rng(seed)
     src = np.arange(n) % base
-    out = real.vectors.reshape(base, v, dim)[src].reshape(n * v, dim).copy()
-    for a in range(base * v, n * v, 65536):
-        b = min(a + 65536, n * v)
+    rows = np.concatenate([np.arange(real.offsets[i], real.offsets[i + 1]) for i in src])
+    out = real.vectors[rows].copy()
+    first = int(real.offsets[-1]) if n >= base else len(out)
+    for a in range(first, len(out), 65536):
+        b = min(a + 65536, len(out))
         out[a:b] += NOISE * rng.standard_normal((b - a, dim), dtype=np.float32)
         out[a:b] /= np.linalg.norm(out[a:b], axis=1, keepdims=True)
     return out
@@ -185,6 +189,7 @@ def synthetic_vectors(real, n: int, seed: int = 0) -> np.ndarray:
 def synthetic_retriever(real, embedder, n: int, top_k: int = 5):
     """A Retriever over n entries (the real ones first, then numbered clones), built by the real code paths.
     Returns (retriever, seconds per build step)."""
+    from glossarian import index as index_mod
     from glossarian.index import IndexData, make_ann
     from glossarian.lexical import LexicalIndex
     from glossarian.retrieval import Retriever
@@ -203,8 +208,13 @@ def synthetic_retriever(real, embedder, n: int, top_k: int = 5):
     with _word_cached_tokenizer():
         lexical = LexicalIndex.build([e.lexical_text() for e in entries])
     steps["bm25_s"] = time.perf_counter() - start
-    manifest = {**real.manifest, "count": n, "ann": type(ann).__name__, "entries": {}}
-    data = IndexData(Path(f"<synthetic {n}>"), manifest, entries, vectors, ann, lexical, real.background)
+    sizes = np.diff(real.offsets)[np.arange(n) % len(base)]
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    kinds = np.concatenate([real.view_kinds[real.offsets[i] : real.offsets[i + 1]] for i in np.arange(n) % len(base)])
+    manifest = replace(real.manifest, count=n, rows=len(vectors), entries={},
+                       ann="hnsw" if len(vectors) >= index_mod.HNSW_MIN_ROWS else "flat")
+    data = IndexData(Path(f"<synthetic {n}>"), manifest, entries, vectors, offsets, kinds, ann, lexical,
+                     real.background)
     start = time.perf_counter()
     retriever = Retriever(data, embedder, top_k)
     steps["name_matcher_s"] = time.perf_counter() - start
@@ -212,7 +222,7 @@ def synthetic_retriever(real, embedder, n: int, top_k: int = 5):
 
 
 def ann_crossover(real, embedder, sizes=CROSSOVER_SIZES, queries: list[str] | None = None, k: int = 60) -> list[dict]:
-    """Flat vs HNSW on synthetic vectors (2 per entry), one thread: build seconds, median search ms (top k
+    """Flat vs HNSW on synthetic vectors (the real views of each entry), one thread: build seconds, median search ms (top k
     views, as Retriever asks for), HNSW recall of the exact top k and how often HNSW finds the exact best view.
     Clones sit in tight clusters of near-ties, which makes recall@k look worse than on real text."""
     import faiss
@@ -226,7 +236,7 @@ def ann_crossover(real, embedder, sizes=CROSSOVER_SIZES, queries: list[str] | No
         row = {"entries": n, "vectors": len(vectors)}
         found = {}
         for kind, threshold in (("flat", 10**12), ("hnsw", 0)):
-            with mock.patch.object(index_mod, "HNSW_MIN_ENTRIES", threshold):
+            with mock.patch.object(index_mod, "HNSW_MIN_ROWS", threshold):
                 start = time.perf_counter()
                 ann = index_mod.make_ann(vectors)
                 row[f"{kind}_build_s"] = round(time.perf_counter() - start, 3)
@@ -465,7 +475,7 @@ def run_bench(settings: Settings, config: BenchConfig = BenchConfig()) -> Bench:
             lat = floor.measure(key.rsplit("_", 1)[1], big.search, questions)
             f[key] = float(np.median(lat))
             d[key.replace("retrieval_p50_ms", "synthetic")] = {
-                "entries": n, "ann": big.index.manifest["ann"], "typo_matching": big.matcher.fuzzy_enabled,
+                "entries": n, "ann": big.index.manifest.ann, "typo_matching": big.matcher.fuzzy_enabled,
                 "p95_ms": round(float(np.percentile(lat, 95)), 2), **steps}
             del big
         bench.notes.append(f"Synthetic corpora ({', '.join(f'{n:,}' for n in config.sizes)} entries) clone the "
