@@ -139,7 +139,18 @@ class Assistant:
 
     # -- answering ---------------------------------------------------------------------------
     def stream(self, question, history: list[Turn] | None = None) -> Iterator[Answer]:
-        """Yield progressively longer answers; the last one is complete."""
+        """Yield progressively longer answers; the last one is complete. A question in Traditional Chinese is
+        retrieved like its Simplified form (retrieval.py) and answered in Traditional characters."""
+        from dataclasses import replace
+
+        from glossarian.lang import is_traditional, to_traditional
+
+        traditional = isinstance(question, str) and is_traditional(question)
+        for answer in self._stream(question, history):
+            yield (replace(answer, answer=to_traditional(answer.answer), notice=to_traditional(answer.notice))
+                   if traditional else answer)
+
+    def _stream(self, question, history: list[Turn] | None = None) -> Iterator[Answer]:
         q = validate_question(question, self.settings.max_question_chars)
         history = [t for t in (history or []) if isinstance(t, Turn) and t.content]
         lang = detect_language(q)

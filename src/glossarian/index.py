@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from glossarian.config import Settings
-from glossarian.corpus import Entry, load_corpus
+from glossarian.corpus import FACETS, Entry, load_corpus
 from glossarian.errors import CorpusError, IndexInvalid, IndexNotFound
 from glossarian.lexical import LexicalIndex
 from glossarian.manifest import REBUILD_HINT, Manifest, read_manifest_file
@@ -43,7 +43,12 @@ HNSW_MIN_ROWS = 40_000
 # HNSW returns this many view rows per wanted entry before they are grouped by entry (an entry can own ~25 views).
 HNSW_FANOUT = 8
 BACKGROUND_FILE = Path(__file__).parent / "data" / "background.txt"
+VIEW_GROUPS = ("definition", "facet", "asks")
 SUBJECT_RE = re.compile(r"^([^:：]{2,60})[:：]")
+
+
+def _group_of(kind: str) -> str:
+    return "facet" if kind in FACETS else kind
 
 
 @dataclass
@@ -64,22 +69,32 @@ class IndexData:
     def __post_init__(self):
         self.by_id = {e.id: i for i, e in enumerate(self.entries)}
         self.owner = np.repeat(np.arange(len(self.entries)), np.diff(self.offsets))
+        # Views are scored in groups (VIEW_GROUPS), each with its own calibrated offset: facet views often describe
+        # neighbouring entries ("the neck fuses the backbone's features"), and `asks` views are question-shaped,
+        # so a question can resemble them by form alone (Calibration.facet_penalty, asks_penalty).
+        self.group = np.array([VIEW_GROUPS.index(_group_of(k)) for k in self.view_kinds.tolist()], dtype=np.int64)
 
     @property
     def exact(self) -> bool:
         """True when every query is scored against every view (flat index)."""
         return self.manifest.ann == "flat"
 
+    def _grouped(self, sims: np.ndarray, starts: np.ndarray, group: np.ndarray) -> np.ndarray:
+        """(len(VIEW_GROUPS), entries): each entry's best cosine per view group, -inf where it has none."""
+        return np.stack([np.maximum.reduceat(np.where(group == g, sims, -np.inf), starts)
+                         for g in range(len(VIEW_GROUPS))]).astype(np.float32)
+
     def entry_cosines(self, query_vec: np.ndarray) -> np.ndarray:
-        """Best-view cosine of every entry (exact; for flat indexes)."""
-        return np.maximum.reduceat(self.vectors @ query_vec, self.offsets[:-1]) if len(self.entries) else \
-            np.zeros(0, dtype=np.float32)
+        """Best cosine per view group of every entry (exact), shape (len(VIEW_GROUPS), entries)."""
+        if not len(self.entries):
+            return np.zeros((len(VIEW_GROUPS), 0), dtype=np.float32)
+        return self._grouped(self.vectors @ query_vec, self.offsets[:-1], self.group)
 
     def dense_search(self, query_vec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k entries by their best view's cosine: (scores, entry positions), best first."""
+        """Top-k entries by their best view's cosine (any kind): (scores, entry positions), best first."""
         k = min(k, len(self.entries))
         if self.exact:
-            scores = self.entry_cosines(query_vec)
+            scores = self.entry_cosines(query_vec).max(axis=0)
             top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
             top = top[np.argsort(-scores[top], kind="stable")]
             return scores[top].astype(np.float32), top.astype(np.int64)
@@ -97,10 +112,12 @@ class IndexData:
             return 0.0
         return float(np.max(self.background @ query_vec))
 
-    def cosine(self, position: int, query_vec: np.ndarray) -> float:
-        """Exact best-view cosine of one entry (for entries found by other means than FAISS)."""
-        a, b = self.offsets[position], self.offsets[position + 1]
-        return float(np.max(self.vectors[a:b] @ query_vec))
+    def cosines(self, positions: np.ndarray, query_vec: np.ndarray) -> np.ndarray:
+        """entry_cosines for a few entries only (for entries found by other means than a full scan)."""
+        rows = np.concatenate([np.arange(self.offsets[i], self.offsets[i + 1]) for i in positions])
+        sizes = np.diff(self.offsets)[positions]
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        return self._grouped(self.vectors[rows] @ query_vec, starts, self.group[rows])
 
     def best_view(self, position: int, query_vec: np.ndarray) -> str:
         """The kind of the entry's view closest to the question ("definition", "why", "asks", ...)."""

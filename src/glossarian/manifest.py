@@ -40,6 +40,8 @@ class Calibration:
     lexical_weight: float
     named_bonus: float
     cutoff: float
+    facet_penalty: float
+    asks_penalty: float
     params: dict = field(default_factory=dict)  # the unit-free parameters they were derived from
 
     @classmethod
@@ -56,6 +58,8 @@ class Calibration:
             lexical_weight=round(params["lexical_weight"] * cu, 5),
             named_bonus=round(params["named_bonus"] * cu, 5),
             cutoff=round(params["cutoff"] * cu, 5),
+            facet_penalty=round(params.get("facet_penalty", 0.0) * cu, 5),
+            asks_penalty=round(params.get("asks_penalty", 0.0) * cu, 5),
             params=dict(params),
         )
 

@@ -2,8 +2,8 @@
 
 A question is turned into Features once (normalised to Simplified Chinese, typos in names corrected, embedded,
 scored against every entry's views, BM25, names it mentions), then `decide` ranks and judges scope with the
-calibrated thresholds of the index (manifest.Calibration): score = best-view cosine + lexical_weight x BM25 (as a
-fraction of the best BM25 score) + named_bonus when the question names the entry.
+calibrated thresholds of the index (manifest.Calibration): score = best-view cosine (facet and asks views
+counted lower by calibrated offsets) + lexical_weight x BM25 (as a fraction of the best BM25 score) + named_bonus when the question names it.
 Scope: the glossary answers when its best unnamed entry clears the floor and beats the best out-of-scope
 background passage (data/background.txt) by `margin`; an entry the question names needs only `named_margin`,
 because "HEAD in git" names `head` yet the background must still be able to win. Questions that ask for a name
@@ -81,7 +81,7 @@ class Features:
     question: str
     text: str  # what was embedded: normalised, Simplified, names' typos corrected
     candidates: np.ndarray  # entry positions
-    cosine: np.ndarray  # best-view cosine of each candidate
+    cosine: np.ndarray  # (view groups, candidates): best cosine per index.VIEW_GROUPS, -inf where none
     lexical: np.ndarray  # BM25 of each candidate / best BM25 of the question (0..1)
     named: list[int]  # entry positions the question names, in order of appearance
     seeking: bool  # the question asks for a name
@@ -113,20 +113,20 @@ class Retriever:
         bg = max(self.index.background_score(v) for v in vecs)
         n = len(self.index.entries)
         if self.index.exact:
-            all_cos = self.index.entry_cosines(qvec)
+            groups = self.index.entry_cosines(qvec)
+            best = groups.max(axis=0)
             k = min(CANDIDATES, n)
-            dense_ids = np.argpartition(-all_cos, k - 1)[:k] if k < n else np.arange(n)
+            dense_ids = np.argpartition(-best, k - 1)[:k] if k < n else np.arange(n)
         else:
-            all_cos = None
             dense_ids = self.index.dense_search(qvec, CANDIDATES)[1]
         lex = self.index.lexical.scores(text) if mode != "dense" else np.zeros(n, dtype=np.float32)
         lex_ids = [int(i) for i in np.argsort(-lex)[:CANDIDATES] if lex[i] > 0]
         named = self.matcher.find(text) if mode == "hybrid" else []
         cands = np.array(list(dict.fromkeys([*map(int, dense_ids), *lex_ids, *named])), dtype=np.int64)
-        cos = all_cos[cands] if all_cos is not None else np.array([self.index.cosine(int(i), qvec) for i in cands])
+        cos = groups[:, cands] if self.index.exact else self.index.cosines(cands, qvec)
         top_lex = float(lex.max()) if n else 0.0
         lexn = lex[cands] / top_lex if top_lex > 0 else np.zeros(len(cands), dtype=np.float32)
-        return Features(question, text, cands, np.asarray(cos, dtype=np.float32), np.asarray(lexn, dtype=np.float32),
+        return Features(question, text, cands, cos, np.asarray(lexn, dtype=np.float32),
                         named, bool(NAME_SEEKING.search(text)), float(bg), qvec)
 
     # -- decision ------------------------------------------------------------------------------------
@@ -137,7 +137,9 @@ class Retriever:
         entries = self.index.entries
         named_set = set(f.named)
         order = [entries[i].id for i in f.named]
-        cos = dict(zip(f.candidates.tolist(), f.cosine.tolist()))
+        # An entry's cosine is its best view's, facet and asks views counted lower by their calibrated offsets.
+        offsets = np.array([0.0, cal.facet_penalty, cal.asks_penalty], dtype=np.float32)[:, None]
+        cos = dict(zip(f.candidates.tolist(), (f.cosine - offsets).max(axis=0).tolist()))
         lex = dict(zip(f.candidates.tolist(), f.lexical.tolist()))
         if mode == "bm25":  # the bare BM25 ranking, for comparison: no calibration exists for BM25 scores
             ranked = [i for i in sorted(cos, key=lambda i: -lex[i]) if lex[i] > 0][:k]

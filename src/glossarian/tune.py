@@ -21,14 +21,16 @@ from glossarian.calibrate import PARAMS_FILE, load_params
 from glossarian.evaluate import Case, Outcome
 
 GRID = {
-    "floor": [-1.5, -1.0, -0.5, 0.0],
-    "margin": [-0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0],
-    "named_margin": [-2.0, -1.5, -1.0, -0.5, 0.0],
-    "lexical_weight": [0.0, 0.5, 1.0],
-    "named_bonus": [0.0, 0.25, 0.5],
+    "floor": [-1.0, -0.5, 0.0],
+    "margin": [-0.25, 0.0, 0.25, 0.5, 0.75],
+    "named_margin": [-1.5, -1.0, -0.5],
+    "lexical_weight": [0.5, 1.0],
+    "named_bonus": [0.0, 0.25],
+    "facet_penalty": [0.0, 1.0, 2.0],
+    "asks_penalty": [0.0, 1.0, 2.0],
 }
 FIXED = {"cutoff": 1.8}  # how many hits are listed, not which one is first: not tuned (it would only grow)
-DENSE_GRID = {k: (v if k in ("floor", "margin") else [0.0]) for k, v in GRID.items()}
+DENSE_GRID = {k: (v if k in ("floor", "margin", "facet_penalty", "asks_penalty") else [0.0]) for k, v in GRID.items()}
 FOLDS = 5
 
 
@@ -49,6 +51,24 @@ def folds_of(cases: list[Case], k: int = FOLDS) -> list[int]:
         out.append(seen[c.category] % k)
         seen[c.category] += 1
     return out
+
+
+class _Memo:
+    """An embedder that embeds each question once, however many modes ask for it (the tuner's only cost)."""
+
+    def __init__(self, embedder):
+        self.inner, self.seen = embedder, {}
+
+    def embed_queries(self, texts: list[str]):
+        import numpy as np
+
+        missing = [t for t in dict.fromkeys(texts) if t not in self.seen]
+        if missing:
+            self.seen.update(zip(missing, self.inner.embed_queries(missing)))
+        return np.stack([self.seen[t] for t in texts])
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
 
 
 def _outcomes(retriever, feats, cases, params: dict, mode: str) -> list[Outcome]:
@@ -110,6 +130,18 @@ def table(columns: dict[str, list[Outcome]]) -> list[str]:
 def run(retriever, dev: list[Case], holdout: list[Case] | None = None, write: bool = False,
         sweep_file: Path | None = None, say=print) -> dict:
     started = time.perf_counter()
+    real, retriever.embedder = retriever.embedder, _Memo(retriever.embedder)
+    try:
+        return _run(retriever, dev, holdout, write, sweep_file, say, started)
+    finally:
+        retriever.embedder = real
+
+
+def _run(retriever, dev, holdout, write, sweep_file, say, started) -> dict:
+    from glossarian.lang import normalize, to_simplified
+
+    texts = [to_simplified(normalize(c.question)) for c in dev + (holdout or [])]
+    retriever.embedder.embed_queries(texts + [f for f in map(retriever.matcher.corrected, texts) if f])  # batched
     folds = folds_of(dev)
     report: dict = {"dev_cases": len(dev), "folds": FOLDS, "grid": GRID, "fixed": FIXED,
                     "calibration": retriever.calibration.stats, "modes": {}}
