@@ -31,7 +31,7 @@ NEAREST = 3  # suggestions shown when abstaining
 # Only phrasings that ask for a name, in both languages; each alternative is tested on several phrasings
 # (tests/test_retrieval.py::test_name_seeking_*).
 NAME_SEEKING = re.compile(
-    r"叫什么|叫啥|怎么称呼|称为什么|称作什么|有名字|什么名字|名字是|术语|统称|叫做什么|专业说法|学名"
+    r"叫什么|叫啥|怎么称呼|称为什么|称作什么|名字|术语|统称|叫做什么|专业说法|学名"
     r"|what('?s| is| do you| do people| does one| would you| should i)? (it |that |this |these |those )?call"
     r"|what (is|'s|are) (the |its )?(name|term)|name for|term for|is there a (name|term)|called\??$",
     re.I,

@@ -21,7 +21,7 @@ from glossarian.calibrate import PARAMS_FILE, load_params
 from glossarian.evaluate import Case, Outcome
 
 GRID = {
-    "floor": [-1.0, -0.5, 0.0],
+    "floor": [-1.0, -0.5, 0.0, 0.5],
     "margin": [-0.25, 0.0, 0.25, 0.5, 0.75],
     "named_margin": [-1.5, -1.0, -0.5],
     "lexical_weight": [0.5, 1.0],
