@@ -25,7 +25,7 @@ from glossarian.lang import normalize
 SEPARATORS = re.compile(r"[\s\-_·]+")
 CJK = re.compile(r"[\u3400-\u9fff]")
 MAX_NAME = 40  # characters of a name key; longer "names" are sentences, not terms (importer.MAX_TERM agrees)
-WORD_RE = re.compile(r"\b[A-Za-z][a-z]+\b")  # a word written in lower or title case: an ordinary word
+WORD_RE = re.compile(r"\b[a-z]+\b")  # a word written in lower case: an ordinary word (Title Case may be a name)
 # The fuzzy dictionaries hold every one-character deletion of every ASCII name and the pinyin of every
 # Chinese name: ~3.6 KB and ~0.1 ms per name (`glossarian bench`: 90k names took 10 s and 360 MB; 900k
 # would take minutes and GBs). Beyond this many names only exact names match, with a logged warning.
@@ -78,7 +78,7 @@ def pinyin_key(text: str) -> str:
 
 
 def ordinary_words(text: str) -> set[str]:
-    """Lower-cased words that the text writes as ordinary words (lower or title case, not MixedCase or CAPS)."""
+    """Words that the text writes in lower case somewhere (a name like "Bert" or "MoE" does not count)."""
     return {w.lower() for w in WORD_RE.findall(text)}
 
 
