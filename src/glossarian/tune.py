@@ -100,13 +100,13 @@ def cross_validate(results, cases, folds: list[int], k: int = FOLDS) -> tuple[li
 
 
 def table(columns: dict[str, list[Outcome]]) -> list[str]:
-    """Rows per kind; for each column hit@1, hit@3 and the abstained share (wrong for in-scope kinds)."""
+    """Rows per kind; for each column n, hit@1, hit@3 and the abstained share (wrong for in-scope kinds)."""
     kinds = sorted({o.case.category for outs in columns.values() for o in outs})
-    head = f"  {'kind':<14}{'n':>5}" + "".join(f"  | {name:^22}" for name in columns)
-    sub = f"  {'':<19}" + "".join("  |  hit@1  hit@3  abst." for _ in columns)
+    head = f"  {'kind':<17}" + "".join(f"  | {name:^26}" for name in columns)
+    sub = f"  {'':<17}" + "".join("  |    n  hit@1  hit@3  abst." for _ in columns)
     lines = [head, sub]
     for kind in [*kinds, "ALL in-scope", "ALL out-of-scope"]:
-        row, n = "", 0
+        row = ""
         for outs in columns.values():
             if kind == "ALL in-scope":
                 sel = [o for o in outs if o.in_scope]
@@ -114,16 +114,15 @@ def table(columns: dict[str, list[Outcome]]) -> list[str]:
                 sel = [o for o in outs if not o.in_scope]
             else:
                 sel = [o for o in outs if o.case.category == kind]
-            n = len(sel)
             if not sel:
-                row += f"  | {'':22}"
+                row += f"  | {'':26}"
                 continue
             scoped = [o for o in sel if o.in_scope]
             h1 = f"{sum(o.hit(1) for o in scoped) / len(scoped):.3f}" if scoped else "  -  "
             h3 = f"{sum(o.hit(3) for o in scoped) / len(scoped):.3f}" if scoped else "  -  "
             ab = sum(o.abstained for o in sel) / len(sel)
-            row += f"  |  {h1}  {h3}  {ab:.3f}"
-        lines.append(f"  {kind:<14}{n:>5}{row}")
+            row += f"  | {len(sel):>4}  {h1}  {h3}  {ab:.3f}"
+        lines.append(f"  {kind:<17}{row}")
     return lines
 
 
