@@ -35,6 +35,7 @@ class Calibration:
     out_probes: int
     # Thresholds in this model's cosines (see retrieval.py for their use).
     floor: float
+    named_floor: float
     margin: float
     named_margin: float
     lexical_weight: float
@@ -53,6 +54,7 @@ class Calibration:
         return cls(
             **{k: (round(v, 5) if isinstance(v, float) else v) for k, v in stats.items()},
             floor=round(oc + params["floor"] * cu, 5),
+            named_floor=round(oc + params.get("named_floor", params["floor"]) * cu, 5),
             margin=round(om + params["margin"] * mu, 5),
             named_margin=round(om + params["named_margin"] * mu, 5),
             lexical_weight=round(params["lexical_weight"] * cu, 5),

@@ -5,7 +5,8 @@ scored against every entry's views, BM25, names it mentions), then `decide` rank
 calibrated thresholds of the index (manifest.Calibration): score = best-view cosine (facet and asks views
 counted lower by calibrated offsets) + lexical_weight x BM25 (as a fraction of the best BM25 score) + named_bonus when the question names it.
 Scope: the glossary answers when its best unnamed entry clears the floor and beats the best out-of-scope
-background passage (data/background.txt) by `margin`; an entry the question names needs only `named_margin`,
+background passage (data/background.txt) by `margin`; an entry the question names needs only `named_floor` and
+`named_margin` (a bare abbreviation like "What is BN?" embeds far from any definition),
 because "HEAD in git" names `head` yet the background must still be able to win. Questions that ask for a name
 ("what is it called") treat the terms they mention as context: no bonus and no leniency for them.
 The tuner (glossarian.tune) reuses Features with other thresholds, so what it measures is exactly this code.
@@ -150,7 +151,7 @@ class Retriever:
         score = {i: cos[i] + cal.lexical_weight * lex[i] + (cal.named_bonus if i in trusted else 0.0) for i in cos}
         best_unnamed = max((c for i, c in cos.items() if i not in trusted), default=-1.0)
         unnamed_ok = best_unnamed >= cal.floor and best_unnamed - f.background >= cal.margin
-        named_ok = [i for i in f.named if i in trusted and cos[i] >= cal.floor
+        named_ok = [i for i in f.named if i in trusted and cos[i] >= cal.named_floor
                     and cos[i] - f.background >= cal.named_margin]
         if not named_ok and not unnamed_ok:
             nearest = sorted(cos, key=lambda i: -cos[i])[:NEAREST]

@@ -23,7 +23,8 @@ from glossarian.evaluate import Case, Outcome
 GRID = {
     "floor": [-1.0, -0.5, 0.0, 0.5],
     "margin": [-0.25, 0.0, 0.25, 0.5, 0.75],
-    "named_margin": [-1.5, -1.0, -0.5],
+    "named_floor": [-2.0, -1.0, 0.0],
+    "named_margin": [-1.5, -1.0],
     "lexical_weight": [0.5, 1.0],
     "named_bonus": [0.0, 0.25],
     "facet_penalty": [0.0, 1.0, 2.0],
