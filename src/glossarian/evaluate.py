@@ -28,13 +28,15 @@ class Outcome:
         return bool(self.case.expected)
 
     def hit(self, k: int) -> bool:
-        """Single-term: the entry is within the top k. Multi-term: every named entry is in the top 3,
-        and for k=1 the first hit is one of them (two entries cannot both be first)."""
-        top = self.got[:k]
-        if len(self.case.expected) == 1:
-            return self.case.expected[0] in top
-        all_in_top3 = set(self.case.expected) <= set(self.got[:3])
-        return all_in_top3 and bool(top) and top[0] in self.case.expected
+        """Single-term: the entry is within the top k. Multi-term: for k=1 the first hit is one of the expected
+        entries (two entries cannot both be first); for k>1 every expected entry is within the top
+        max(k, number expected)."""
+        expected = self.case.expected
+        if len(expected) == 1:
+            return expected[0] in self.got[:k]
+        if k == 1:
+            return bool(self.got) and self.got[0] in expected
+        return set(expected) <= set(self.got[: max(k, len(expected))])
 
     def reciprocal_rank(self) -> float:
         for rank, got in enumerate(self.got, 1):
@@ -89,6 +91,10 @@ def evaluate(retriever, cases: list[Case], mode: str = "hybrid") -> Report:
     for c in cases:
         r = retriever.search(c.question, k=5, mode=mode)
         outcomes.append(Outcome(c, [h.entry.id for h in r.hits], r.abstained))
+    return summarize(outcomes, mode)
+
+
+def summarize(outcomes: list[Outcome], mode: str) -> Report:
     report = Report(outcomes, mode)
     s = {"mode": mode, "overall": _metrics(outcomes)}
     for key in ("lang", "category"):

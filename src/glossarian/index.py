@@ -2,12 +2,14 @@
 
 Layout of the index folder:
     current -> builds/<build-id>     a symlink, replaced in one rename when a build finishes
-    builds/<build-id>/manifest.json  model, dimension, per-entry content hashes, file checksums
+    builds/<build-id>/manifest.json  a manifest.Manifest: model, view layout, entry hashes, checksums, calibration
     builds/<build-id>/entries.jsonl  the entries, in vector order
-    builds/<build-id>/vectors.npy    normalised float32 vectors, VIEWS_PER_ENTRY rows per entry (reused by
-                                     incremental builds)
+    builds/<build-id>/vectors.npy    normalised float32 view vectors (views.py), each entry's views contiguous
+    builds/<build-id>/offsets.npy    entry i owns rows offsets[i]:offsets[i+1]
+    builds/<build-id>/view_kinds.npy the kind of each row ("definition", a facet key, "asks")
     builds/<build-id>/ann.faiss      FAISS inner-product index over the vectors
     builds/<build-id>/bm25/          bm25s lexical index
+    builds/<build-id>/background.npy out-of-scope background passages (passage vectors, see retrieval.py)
 A build that dies half-way leaves only a `.tmp-*` folder behind; `current` still points at the last good build.
 """
 from __future__ import annotations
@@ -17,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -27,16 +30,25 @@ from pathlib import Path
 import numpy as np
 
 from glossarian.config import Settings
-from glossarian.corpus import VIEWS_PER_ENTRY, Entry, load_corpus
+from glossarian.corpus import FACETS, Entry, load_corpus
 from glossarian.errors import CorpusError, IndexInvalid, IndexNotFound
 from glossarian.lexical import LexicalIndex
+from glossarian.manifest import REBUILD_HINT, Manifest, read_manifest_file
+from glossarian.views import LAYOUT, entry_views
 
 log = logging.getLogger("glossarian")
-FORMAT_VERSION = 1
-# Exact search below this size; HNSW above it (see README "Performance" for the measured crossover).
-HNSW_MIN_ENTRIES = 20_000
+# Exact search below this many view vectors, HNSW above it: the crossover measured by `glossarian bench` (README
+# "Performance") was 20k entries of two views each, i.e. 40k vectors.
+HNSW_MIN_ROWS = 40_000
+# HNSW returns this many view rows per wanted entry before they are grouped by entry (an entry can own ~25 views).
+HNSW_FANOUT = 8
 BACKGROUND_FILE = Path(__file__).parent / "data" / "background.txt"
-REBUILD_HINT = "Run `glossarian index build` to rebuild it."
+VIEW_GROUPS = ("definition", "facet", "asks")
+SUBJECT_RE = re.compile(r"^([^:：]{2,60})[:：]")
+
+
+def _group_of(kind: str) -> str:
+    return "facet" if kind in FACETS else kind
 
 
 @dataclass
@@ -44,9 +56,11 @@ class IndexData:
     """A loaded, verified index, held entirely in memory."""
 
     folder: Path
-    manifest: dict
+    manifest: Manifest
     entries: list[Entry]
     vectors: np.ndarray
+    offsets: np.ndarray  # entry i owns vector rows offsets[i]:offsets[i+1]
+    view_kinds: np.ndarray
     ann: object
     lexical: LexicalIndex
     background: np.ndarray | None = None  # vectors of out-of-scope passages (see retrieval.py)
@@ -54,20 +68,42 @@ class IndexData:
 
     def __post_init__(self):
         self.by_id = {e.id: i for i, e in enumerate(self.entries)}
+        self.owner = np.repeat(np.arange(len(self.entries)), np.diff(self.offsets))
+        # Views are scored in groups (VIEW_GROUPS), each with its own calibrated offset: facet views often describe
+        # neighbouring entries ("the neck fuses the backbone's features"), and `asks` views are question-shaped,
+        # so a question can resemble them by form alone (Calibration.facet_penalty, asks_penalty).
+        self.group = np.array([VIEW_GROUPS.index(_group_of(k)) for k in self.view_kinds.tolist()], dtype=np.int64)
 
     @property
-    def views(self) -> int:
-        return int(self.manifest.get("views", 1))
+    def exact(self) -> bool:
+        """True when every query is scored against every view (flat index)."""
+        return self.manifest.ann == "flat"
+
+    def _grouped(self, sims: np.ndarray, starts: np.ndarray, group: np.ndarray) -> np.ndarray:
+        """(len(VIEW_GROUPS), entries): each entry's best cosine per view group, -inf where it has none."""
+        return np.stack([np.maximum.reduceat(np.where(group == g, sims, -np.inf), starts)
+                         for g in range(len(VIEW_GROUPS))]).astype(np.float32)
+
+    def entry_cosines(self, query_vec: np.ndarray) -> np.ndarray:
+        """Best cosine per view group of every entry (exact), shape (len(VIEW_GROUPS), entries)."""
+        if not len(self.entries):
+            return np.zeros((len(VIEW_GROUPS), 0), dtype=np.float32)
+        return self._grouped(self.vectors @ query_vec, self.offsets[:-1], self.group)
 
     def dense_search(self, query_vec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k entries by their best view's cosine: (scores, entry positions), best first."""
+        """Top-k entries by their best view's cosine (any kind): (scores, entry positions), best first."""
         k = min(k, len(self.entries))
+        if self.exact:
+            scores = self.entry_cosines(query_vec).max(axis=0)
+            top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+            top = top[np.argsort(-scores[top], kind="stable")]
+            return scores[top].astype(np.float32), top.astype(np.int64)
         q = np.ascontiguousarray(query_vec.reshape(1, -1), dtype=np.float32)
-        scores, ids = self.ann.search(q, k * self.views)
+        scores, rows = self.ann.search(q, min(k * HNSW_FANOUT, len(self.vectors)))
         best: dict[int, float] = {}
-        for score, vid in zip(scores[0].tolist(), ids[0].tolist()):
-            if vid >= 0 and (vid // self.views) not in best:
-                best[vid // self.views] = score
+        for score, row in zip(scores[0].tolist(), rows[0].tolist()):
+            if row >= 0 and int(self.owner[row]) not in best:
+                best[int(self.owner[row])] = score
         top = list(best.items())[:k]
         return np.array([s for _, s in top], dtype=np.float32), np.array([i for i, _ in top], dtype=np.int64)
 
@@ -76,10 +112,17 @@ class IndexData:
             return 0.0
         return float(np.max(self.background @ query_vec))
 
-    def cosine(self, position: int, query_vec: np.ndarray) -> float:
-        """Exact best-view cosine of one entry (for entries found by other means than FAISS)."""
-        v = self.views
-        return float(np.max(self.vectors[position * v : (position + 1) * v] @ query_vec))
+    def cosines(self, positions: np.ndarray, query_vec: np.ndarray) -> np.ndarray:
+        """entry_cosines for a few entries only (for entries found by other means than a full scan)."""
+        rows = np.concatenate([np.arange(self.offsets[i], self.offsets[i + 1]) for i in positions])
+        sizes = np.diff(self.offsets)[positions]
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        return self._grouped(self.vectors[rows] @ query_vec, starts, self.group[rows])
+
+    def best_view(self, position: int, query_vec: np.ndarray) -> str:
+        """The kind of the entry's view closest to the question ("definition", "why", "asks", ...)."""
+        a, b = self.offsets[position], self.offsets[position + 1]
+        return str(self.view_kinds[a + int(np.argmax(self.vectors[a:b] @ query_vec))])
 
 
 @dataclass
@@ -124,17 +167,19 @@ def _versions() -> dict[str, str]:
 
 
 def make_ann(vectors: np.ndarray, kind: str | None = None):
-    """Exact inner product for small corpora, HNSW for large ones (vectors are normalised: IP = cosine).
+    """Exact inner product for small indexes, HNSW for large ones (vectors are normalised: IP = cosine).
     kind: "flat" or "hnsw" to choose regardless of size (the bench compares both); None decides by size."""
     import faiss
 
     faiss.omp_set_num_threads(1)
     dim = vectors.shape[1]
     if kind is None:
-        kind = "hnsw" if len(vectors) >= HNSW_MIN_ENTRIES * VIEWS_PER_ENTRY else "flat"
+        kind = "hnsw" if len(vectors) >= HNSW_MIN_ROWS else "flat"
     if kind not in ("flat", "hnsw"):
         raise ValueError(f"unknown ANN kind {kind!r}")
     if kind == "hnsw":
+        # M=32 and efSearch=96: README "Performance" (recall of the exact best view vs search time);
+        # efConstruction=80 is faiss's documented middle ground between build time and graph quality.
         ann = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         ann.hnsw.efConstruction = 80
         ann.hnsw.efSearch = 96
@@ -150,17 +195,11 @@ def current_folder(index_dir: Path) -> Path | None:
     return link.resolve() if link.is_symlink() or link.is_dir() else None
 
 
-def read_manifest(index_dir: Path) -> dict:
+def read_manifest(index_dir: Path) -> Manifest:
     folder = current_folder(index_dir)
     if folder is None or not folder.is_dir():
         raise IndexNotFound(f"No index in {index_dir}.", "Run `glossarian index build` to create it.")
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexInvalid(f"The index manifest in {folder} is missing or corrupt ({exc}).", REBUILD_HINT) from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
-        raise IndexInvalid(f"The index in {folder} has an unknown format.", REBUILD_HINT)
-    return manifest
+    return read_manifest_file(folder)
 
 
 def load_index(index_dir: Path, model: tuple[str, str | None] | None = None) -> IndexData:
@@ -169,15 +208,13 @@ def load_index(index_dir: Path, model: tuple[str, str | None] | None = None) -> 
 
     manifest = read_manifest(index_dir)
     folder = current_folder(index_dir)
-    if model is not None:
-        name, fingerprint = model
-        if manifest.get("model") != name or (fingerprint and manifest.get("model_fingerprint") != fingerprint):
-            raise IndexInvalid(
-                f"The index was built with model '{manifest.get('model')}' "
-                f"({manifest.get('model_fingerprint')}), but the configured model is '{name}' ({fingerprint}).",
-                "Run `glossarian index build` to re-embed the corpus with the configured model.",
-            )
-    for rel, digest in manifest.get("files", {}).items():
+    if model is not None and not manifest.same_model(model):
+        raise IndexInvalid(
+            f"The index was built with model '{manifest.model}' ({manifest.model_fingerprint}), "
+            f"but the configured model is '{model[0]}' ({model[1]}).",
+            "Run `glossarian index build` to re-embed the corpus with the configured model.",
+        )
+    for rel, digest in manifest.files.items():
         path = folder / rel
         if not path.is_file():
             raise IndexInvalid(f"Index file {path} is missing.", REBUILD_HINT)
@@ -187,21 +224,23 @@ def load_index(index_dir: Path, model: tuple[str, str | None] | None = None) -> 
         entries = [Entry.from_dict(json.loads(line)) for line in
                    (folder / "entries.jsonl").read_text("utf-8").splitlines() if line.strip()]
         vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+        offsets = np.load(folder / "offsets.npy", allow_pickle=False)
+        kinds = np.load(folder / "view_kinds.npy", allow_pickle=False)
         faiss.omp_set_num_threads(1)
         ann = faiss.read_index(str(folder / "ann.faiss"))
         lexical = LexicalIndex.load(folder / "bm25")
-        bg_path = folder / "background.npy"
-        background = np.load(bg_path, allow_pickle=False) if bg_path.is_file() else None
+        background = np.load(folder / "background.npy", allow_pickle=False)
     except Exception as exc:  # any unreadable file means the same thing to the user
         raise IndexInvalid(f"The index in {folder} cannot be read ({exc}).", REBUILD_HINT) from exc
-    n = len(entries)
-    rows = n * int(manifest.get("views", 1))
-    if vectors.shape != (rows, manifest.get("dim")) or ann.ntotal != rows or manifest.get("count") != n:
+    n, rows = len(entries), manifest.rows
+    if (vectors.shape != (rows, manifest.dim) or ann.ntotal != rows or manifest.count != n
+            or offsets.shape != (n + 1,) or int(offsets[-1]) != rows or kinds.shape != (rows,)
+            or (n and int(np.diff(offsets).min()) < 1)):
         raise IndexInvalid(f"The index in {folder} is inconsistent (entries, vectors and FAISS disagree).",
                            REBUILD_HINT)
-    if background is not None and background.shape[1:] != (manifest.get("dim"),):
+    if background.ndim != 2 or background.shape[1:] != (manifest.dim,):
         raise IndexInvalid(f"The background vectors in {folder} have the wrong shape.", REBUILD_HINT)
-    return IndexData(folder, manifest, entries, vectors, ann, lexical, background)
+    return IndexData(folder, manifest, entries, vectors, offsets, kinds, ann, lexical, background)
 
 
 def _previous(index_dir: Path, model: tuple[str, str | None]) -> IndexData | None:
@@ -210,27 +249,40 @@ def _previous(index_dir: Path, model: tuple[str, str | None]) -> IndexData | Non
         old = load_index(index_dir, model)
     except (IndexNotFound, IndexInvalid):
         return None
-    return old if old.views == VIEWS_PER_ENTRY else None
+    return old if old.manifest.layout == LAYOUT else None
 
 
-def _background(embedder, old: IndexData | None, cache_dir: Path) -> tuple[np.ndarray, str]:
-    """Vectors of the shipped background passages: from the last build, else from the per-model cache in
-    GLOSSARIAN_HOME (they depend only on the model and the file), else embedded now and cached."""
-    text = BACKGROUND_FILE.read_text("utf-8") if BACKGROUND_FILE.is_file() else ""
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    if old is not None and old.manifest.get("background") == digest and old.background is not None:
-        return old.background, digest
-    cached = cache_dir / f"background-{embedder.fingerprint}-{digest}.npy"
+def background_lines(entries: list[Entry], text: str | None = None) -> list[str]:
+    """The shipped out-of-scope passages, without comments and without any passage whose subject (the text
+    before its first colon) is a glossary name: adding an entry must never make its own subject "out of scope"."""
+    from glossarian.names import name_key
+
+    if text is None:
+        text = BACKGROUND_FILE.read_text("utf-8") if BACKGROUND_FILE.is_file() else ""
+    names = {name_key(n) for e in entries for n in e.names}
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = SUBJECT_RE.match(line)
+        if m and any(name_key(part) in names for part in re.split(r"[()（）/,，]| - ", m.group(1)) if part.strip()):
+            continue
+        out.append(line)
+    return out
+
+
+def _cached_vectors(cache_dir: Path, key: str, dim: int, embed) -> np.ndarray:
+    """Vectors that depend only on the model and a fixed text list: loaded from GLOSSARIAN_HOME/cache, else made
+    by `embed()` and cached (a fresh build for the same model then embeds nothing it embedded before)."""
+    cached = cache_dir / f"{key}.npy"
     try:
         vectors = np.load(cached, allow_pickle=False)
-        if vectors.ndim == 2 and vectors.shape[1] == embedder.dim:
-            return vectors, digest
+        if vectors.ndim == 2 and vectors.shape[1] == dim:
+            return vectors
     except (OSError, ValueError):
         pass  # missing or damaged cache: embed again
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        return np.zeros((0, embedder.dim), dtype=np.float32), digest
-    vectors = embedder.embed_passages(lines)
+    vectors = embed()
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".{uuid.uuid4().hex[:6]}.tmp.npy")
@@ -238,12 +290,36 @@ def _background(embedder, old: IndexData | None, cache_dir: Path) -> tuple[np.nd
         os.replace(tmp, cached)
     except OSError:
         log.warning("Could not cache background vectors in %s", cache_dir)
-    return vectors, digest
+    return vectors
+
+
+def _background(embedder, lines: list[str], cache_dir: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """(passage vectors, query vectors, digest) of the kept background lines. Passage vectors are what questions
+    are compared with; query vectors are the out-of-scope probes of the calibration. Every line of the file is
+    embedded and cached once per model and file version, so a corpus change that drops or restores a line
+    (background_lines) re-embeds nothing."""
+    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+    empty = np.zeros((0, embedder.dim), dtype=np.float32)
+    if not lines:
+        return empty, empty, digest
+    every = background_lines([])
+    if not set(lines) <= set(every):  # not the shipped file's lines (tests pass their own): embed just these
+        every = lines
+    file_digest = hashlib.sha256("\n".join(every).encode()).hexdigest()[:16]
+    passages = _cached_vectors(cache_dir, f"background-{embedder.fingerprint}-{file_digest}", embedder.dim,
+                               lambda: embedder.embed_passages(every))
+    queries = _cached_vectors(cache_dir, f"background-q-{embedder.fingerprint}-{file_digest}", embedder.dim,
+                              lambda: embedder.embed_queries(every))
+    row = {line: n for n, line in enumerate(every)}
+    keep = [row[line] for line in lines]
+    return passages[keep], queries[keep], digest
 
 
 def build_index(settings: Settings, embedder, progress: bool = False,
                 corpus_dir: Path | None = None, index_dir: Path | None = None) -> BuildReport:
-    """Embed the corpus (reusing unchanged vectors) and swap the new index in atomically."""
+    """Embed the corpus (reusing unchanged vectors), calibrate the model, and swap the new index in atomically."""
+    from glossarian.calibrate import calibrate
+
     start = time.perf_counter()
     corpus_dir = Path(corpus_dir or settings.corpus)
     index_dir = Path(index_dir or settings.index)
@@ -262,22 +338,30 @@ def build_index(settings: Settings, embedder, progress: bool = False,
         fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent builds take turns
         model = (embedder.name, embedder.fingerprint)
         old = _previous(index_dir, model)
-        v = VIEWS_PER_ENTRY
         previous = {} if old is None else {
-            e.id: (e.content_hash, old.vectors[i * v : (i + 1) * v]) for i, e in enumerate(old.entries)}
+            e.id: (e.content_hash, old.vectors[old.offsets[i] : old.offsets[i + 1]]) for i, e in enumerate(old.entries)}
         entries = corpus.entries
-        vectors = np.zeros((len(entries) * v, embedder.dim), dtype=np.float32)
+        views = [entry_views(e) for e in entries]
+        offsets = np.zeros(len(entries) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(v) for v in views])
+        vectors = np.zeros((int(offsets[-1]), embedder.dim), dtype=np.float32)
         todo = []
         for i, e in enumerate(entries):
             kept = previous.get(e.id)
-            if kept is not None and kept[0] == e.content_hash:
-                vectors[i * v : (i + 1) * v] = kept[1]
+            if kept is not None and kept[0] == e.content_hash and len(kept[1]) == len(views[i]):
+                vectors[offsets[i] : offsets[i + 1]] = kept[1]
             else:
                 todo.append(i)
         if todo:
-            fresh = embedder.embed_passages([t for i in todo for t in entries[i].embed_views()], progress=progress)
-            for n, i in enumerate(todo):
-                vectors[i * v : (i + 1) * v] = fresh[n * v : (n + 1) * v]
+            fresh = embedder.embed_passages([v.text for i in todo for v in views[i]], progress=progress)
+            at = 0
+            for i in todo:
+                vectors[offsets[i] : offsets[i + 1]] = fresh[at : at + len(views[i])]
+                at += len(views[i])
+        kinds = np.array([v.kind for vs in views for v in vs], dtype="<U12")
+        bg_lines = background_lines(entries)
+        background, background_q, bg_digest = _background(embedder, bg_lines, Path(settings.home) / "cache")
+        calibration = calibrate(embedder, entries, views, vectors, offsets, background, background_q)
 
         tmp = builds / f".tmp-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
@@ -286,28 +370,23 @@ def build_index(settings: Settings, embedder, progress: bool = False,
                 for e in entries:
                     f.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
             np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
+            np.save(tmp / "offsets.npy", offsets, allow_pickle=False)
+            np.save(tmp / "view_kinds.npy", kinds, allow_pickle=False)
             import faiss
 
             faiss.write_index(make_ann(vectors), str(tmp / "ann.faiss"))
             LexicalIndex.build([e.lexical_text() for e in entries]).save(tmp / "bm25")
-            background, bg_digest = _background(embedder, old, Path(settings.home) / "cache")
             np.save(tmp / "background.npy", background, allow_pickle=False)
-            manifest = {
-                "format": FORMAT_VERSION,
-                "model": embedder.name,
-                "model_fingerprint": embedder.fingerprint,
-                "dim": int(embedder.dim),
-                "count": len(entries),
-                "views": v,
-                "background": bg_digest,
-                "ann": "hnsw" if len(entries) >= HNSW_MIN_ENTRIES else "flat",
-                "corpus": str(corpus_dir),
-                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "entries": {e.id: e.content_hash for e in entries},
-                "versions": _versions(),
-                "files": {p.relative_to(tmp).as_posix(): _sha256(p) for p in _files(tmp)},
-            }
-            (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
+            manifest = Manifest(
+                model=embedder.name, model_fingerprint=embedder.fingerprint, dim=int(embedder.dim),
+                count=len(entries), rows=len(vectors), layout=LAYOUT, background=bg_digest,
+                ann="hnsw" if len(vectors) >= HNSW_MIN_ROWS else "flat", corpus=str(corpus_dir),
+                built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                entries={e.id: e.content_hash for e in entries}, versions=_versions(),
+                files={p.relative_to(tmp).as_posix(): _sha256(p) for p in _files(tmp)},
+                calibration=calibration,
+            )
+            (tmp / "manifest.json").write_text(manifest.to_json(), "utf-8")
             for p in [*_files(tmp), tmp / "manifest.json"]:
                 with open(p, "rb") as f:
                     os.fsync(f.fileno())
@@ -351,7 +430,7 @@ def _prune(index_dir: Path, keep: Path, keep_count: int = 2) -> None:
 @dataclass
 class Status:
     fresh: bool
-    manifest: dict
+    manifest: Manifest
     added: list[str]
     changed: list[str]
     removed: list[str]
@@ -362,12 +441,11 @@ def index_status(settings: Settings, model: tuple[str, str | None]) -> Status:
     """Compare the index with the corpus on disk and the configured model, without loading vectors."""
     manifest = read_manifest(settings.index)
     corpus = load_corpus(settings.corpus)
-    built = manifest.get("entries", {})
+    built = manifest.entries
     now = {e.id: e.content_hash for e in corpus.entries}
     mismatch = None
-    name, fingerprint = model
-    if manifest.get("model") != name or (fingerprint and manifest.get("model_fingerprint") != fingerprint):
-        mismatch = f"built with '{manifest.get('model')}', configured '{name}'"
+    if not manifest.same_model(model):
+        mismatch = f"built with '{manifest.model}', configured '{model[0]}'"
     added = sorted(set(now) - set(built))
     removed = sorted(set(built) - set(now))
     changed = sorted(i for i in set(now) & set(built) if now[i] != built[i])

@@ -1,4 +1,4 @@
-"""Language of a question (zh or en) and text normalisation shared by retrieval and answers."""
+"""Language of a question (zh or en), its Chinese script (Simplified or Traditional), and text normalisation."""
 from __future__ import annotations
 
 import re
@@ -32,3 +32,36 @@ def detect_language(text: str) -> str:
     if en_grammar >= 2 and zh_grammar == 0:
         return "en"
     return "zh"
+
+
+# -- Traditional Chinese (OpenCC, character-level: "t2s"/"s2t" change the script, never the wording; the
+# phrase-level Taiwan/Hong Kong tables rewrite vocabulary and sometimes get it wrong, e.g. 正規化 -> 范式). --
+_OPENCC: dict[str, object] = {}
+
+
+def _converter(config: str):
+    conv = _OPENCC.get(config)
+    if conv is None:
+        import opencc
+
+        conv = _OPENCC[config] = opencc.OpenCC(f"{config}.json")
+    return conv
+
+
+def to_simplified(text: str) -> str:
+    """The text in Simplified characters (the corpus's script); other text passes through unchanged."""
+    return _converter("t2s").convert(text) if CJK_RE.search(text) else text
+
+
+def to_traditional(text: str) -> str:
+    """The text in Traditional characters, for answering a question asked in Traditional Chinese."""
+    return _converter("s2t").convert(text) if CJK_RE.search(text) else text
+
+
+def is_traditional(text: str) -> bool:
+    """True when the text uses more Traditional-only than Simplified-only characters (批次正規化是什麼)."""
+    if not CJK_RE.search(text):
+        return False
+    trad_only = sum(a != b for a, b in zip(text, to_simplified(text)))
+    simp_only = sum(a != b for a, b in zip(text, to_traditional(text)))
+    return trad_only > simp_only

@@ -5,6 +5,9 @@ question's length, not on the number of entries (100k-entry corpora included). B
 dictionaries does grow with the corpus, so beyond FUZZY_MAX_NAMES names they are not built (see there).
 - exact: "warm-up", "warm up" and "Warmup" all name `warmup`; ASCII names must sit on word edges;
   the longest non-overlapping names win ("multi-head attention" beats "head" and "attention").
+- case: a name written with capitals inside it (mAP, CoT, MoE, GAP) whose lower-case form is an ordinary word
+  (one the background passages use as a word: "a map of Europe", "a cot bed") only counts when the question
+  writes it as the name is written or in capitals.
 - fuzzy: one typo (two in names of ten letters or more) in an ASCII name ("droput", "backbnoe", "transfromer") that is
   not itself a word of the corpus, or a Chinese name of three or more characters typed with a wrong
   homophone, as pinyin input methods produce ("学习律", "激活涵数", "过你和").
@@ -21,9 +24,8 @@ from glossarian.lang import normalize
 
 SEPARATORS = re.compile(r"[\s\-_·]+")
 CJK = re.compile(r"[\u3400-\u9fff]")
-MAX_NAME = 40
-# All-caps abbreviations that are also ordinary English words only count when written in capitals.
-CASE_SENSITIVE_WORDS = {"gap", "map", "cot", "moe", "gan", "dice"}
+MAX_NAME = 40  # characters of a name key; longer "names" are sentences, not terms (importer.MAX_TERM agrees)
+WORD_RE = re.compile(r"\b[a-z]+\b")  # a word written in lower case: an ordinary word (Title Case may be a name)
 # The fuzzy dictionaries hold every one-character deletion of every ASCII name and the pinyin of every
 # Chinese name: ~3.6 KB and ~0.1 ms per name (`glossarian bench`: 90k names took 10 s and 360 MB; 900k
 # would take minutes and GBs). Beyond this many names only exact names match, with a logged warning.
@@ -75,11 +77,26 @@ def pinyin_key(text: str) -> str:
     return " ".join(out)
 
 
+def ordinary_words(text: str) -> set[str]:
+    """Words that the text writes in lower case somewhere (a name like "Bert" or "MoE" does not count)."""
+    return {w.lower() for w in WORD_RE.findall(text)}
+
+
+def _mixed_case(name: str) -> bool:
+    """Capitals after the first letter: an abbreviation's spelling (mAP, CoT, GAP), not a capitalised word."""
+    letters = [c for c in name if c.isalpha()]
+    return len(letters) >= 2 and any(c.isupper() for c in letters[1:])
+
+
 class NameMatcher:
-    def __init__(self, entries: list[Entry], known_words: set[str] | None = None):
+    def __init__(self, entries: list[Entry], known_words: set[str] | None = None,
+                 ordinary: set[str] | None = None):
+        """known_words: corpus words (a typo is never a real word). ordinary: words in everyday use
+        (see ordinary_words), which make a mixed-case name of the same letters case-sensitive."""
         self.known_words = known_words or set()
+        ordinary = ordinary or set()
         self.exact: dict[str, set[int]] = defaultdict(set)
-        self.case_sensitive: set[str] = set()
+        self.case_sensitive: dict[str, set[str]] = {}  # key -> the spellings that count
         self.fuzzy_ascii: dict[str, set[tuple[str, int, str, int]]] = defaultdict(set)
         self.fuzzy_cjk: dict[str, set[tuple[int, str]]] = defaultdict(set)
         names = sum(len(e.names) for e in entries)
@@ -94,8 +111,8 @@ class NameMatcher:
                     continue
                 self.exact[key].add(i)
                 stripped = normalize(name)
-                if stripped.isupper() and key in CASE_SENSITIVE_WORDS:
-                    self.case_sensitive.add(key)
+                if key in ordinary and _mixed_case(stripped):
+                    self.case_sensitive.setdefault(key, set()).add(SEPARATORS.sub("", stripped))
                 if not self.fuzzy_enabled:
                     continue
                 if key.isascii() and len(key) >= 5:
@@ -125,8 +142,8 @@ class NameMatcher:
                 if not ids or not self._edges_ok(k, a, b):
                     continue
                 if t[a:b] in self.case_sensitive:
-                    raw = text[k.original[a] : k.original[b - 1] + 1]
-                    if not raw.isupper():
+                    raw = SEPARATORS.sub("", text[k.original[a] : k.original[b - 1] + 1])
+                    if not (raw.isupper() or raw in self.case_sensitive[t[a:b]]):
                         continue
                 found.append((k.original[a], k.original[b - 1] + 1, ids, t[a:b]))
         return found

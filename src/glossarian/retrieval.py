@@ -1,11 +1,15 @@
-"""Hybrid retrieval: named terms first, then dense (FAISS) and BM25 fused by reciprocal rank; abstention.
+"""Hybrid retrieval: entries scored by their best view (dense) plus BM25 and named-term evidence; calibrated abstention.
 
-Order of results: entries the question names (exactly or with a typo), in the order they appear in
-the question, then the rest by reciprocal-rank fusion of dense and BM25 rankings.
-Abstention: the question is also compared with a broad set of background passages about subjects the
-glossary does not cover (`data/background.txt`). An entry is only accepted when it is closer to the
-question than the background is; an entry named exactly gets a margin of doubt, because "HEAD in git"
-names `head` but is about git.
+A question is turned into Features once (normalised to Simplified Chinese, typos in names corrected, embedded,
+scored against every entry's views, BM25, names it mentions), then `decide` ranks and judges scope with the
+calibrated thresholds of the index (manifest.Calibration): score = best-view cosine (facet and asks views
+counted lower by calibrated offsets) + lexical_weight x BM25 (as a fraction of the best BM25 score) + named_bonus when the question names it.
+Scope: the glossary answers when its best unnamed entry clears the floor and beats the best out-of-scope
+background passage (data/background.txt) by `margin`; an entry the question names needs only `named_floor` and
+`named_margin` (a bare abbreviation like "What is BN?" embeds far from any definition),
+because "HEAD in git" names `head` yet the background must still be able to win. Questions that ask for a name
+("what is it called") treat the terms they mention as context: no bonus and no leniency for them.
+The tuner (glossarian.tune) reuses Features with other thresholds, so what it measures is exactly this code.
 """
 from __future__ import annotations
 
@@ -15,39 +19,38 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glossarian.corpus import Entry
-from glossarian.index import IndexData
-from glossarian.lang import normalize
-from glossarian.names import NameMatcher
+from glossarian.index import BACKGROUND_FILE, IndexData
+from glossarian.lang import normalize, to_simplified
+from glossarian.manifest import Calibration
+from glossarian.names import NameMatcher, ordinary_words
 
+# Candidates taken from each ranking (dense, BM25) before fusion. The bonuses are a fraction of the cosine gap
+# between in-scope and out-of-scope questions, so an entry ranked below 30 in both cannot reach the top.
 CANDIDATES = 30
-# Weights and thresholds on multilingual-e5-small cosines, tuned on tests/data/eval_dev.jsonl and checked
-# on the held-out set (README "Retrieval quality"). e5 cosines are compressed: unrelated text scores ~0.75,
-# so a few hundredths matter.
-LEXICAL_WEIGHT = 0.03  # BM25 score, normalised by the best one, added to the cosine
-NAMED_BONUS = 0.01  # the question names the entry (exactly or with a typo)
-DENSE_FLOOR = 0.80  # nothing below this cosine is ever an answer
-NAMED_BG_MARGIN = 0.03  # a named entry is refused only if the background beats it by more than this
-UNNAMED_BG_MARGIN = 0.0  # an unnamed entry must beat the background
-RELATIVE_CUTOFF = 0.08  # hits scoring within this of the best are returned
-# "What is this called?" questions describe a term without knowing it, so the terms they do name are
-# context, not the subject: no bonus for them.
+NEAREST = 3  # suggestions shown when abstaining
+# "What is this called?" questions describe a term without knowing it, so the terms they do name are context.
+# Only phrasings that ask for a name, in both languages; each alternative is tested on several phrasings
+# (tests/test_retrieval.py::test_name_seeking_*).
 NAME_SEEKING = re.compile(
-    r"叫什么|叫啥|怎么称呼|称为什么|什么现象|有名字|名字|术语|统称|叫做什么"
-    r"|这种.{0,8}(方法|做法|操作|结构|策略|技术|问题|现象|任务|模型)"
-    r"|what('?s| is| do you| do people| does one)? (it |that |this )?call|what (is|'s) (the )?(name|term)"
-    r"|name for|term for|is there a (name|term)|called\??$"
-    r"|哪一?(个|种)?(部分|模块|层|步|结构|组件)|在结构上叫|\bwhich (part|layer|component|module|step|block)\b"
-    r"|\bwhat (part|layer|component|module) (of|in|is|does)\b",
+    r"叫什么|叫啥|怎么称呼|称为什么|称作什么|名字|术语|统称|叫做什么|专业说法|学名"
+    r"|what('?s| is| do you| do people| does one| would you| should i)? (it |that |this |these |those )?call"
+    r"|what (is|'s|are) (the |its )?(name|term)|name for|term for|is there a (name|term)|called\??$",
     re.I,
 )
+MODES = ("hybrid", "dense", "bm25")
 
 
 @dataclass(frozen=True)
 class Hit:
     entry: Entry
     score: float  # cosine similarity of question and entry (its best view)
-    lexical: float
-    exact: bool  # the question names this entry (exactly or with a typo)
+    lexical: float  # BM25 score as a fraction of the question's best BM25 score
+    named: bool  # the question names this entry (exactly, or with a typo that was corrected)
+    view: str = "definition"  # the kind of view that matched best ("definition", a facet key, "asks")
+
+    @property
+    def exact(self) -> bool:  # the pre-2026-11 name of `named`, kept for callers not yet renamed
+        return self.named
 
     def to_source(self) -> dict:
         return {"id": self.entry.id, "term_en": self.entry.term_en, "term_zh": self.entry.term_zh,
@@ -61,66 +64,108 @@ class Retrieval:
     abstained: bool
     nearest: list[Hit] = field(default_factory=list)  # suggestions when abstaining
     background: float = 0.0  # best cosine against the out-of-scope background
-    named: list[str] = field(default_factory=list)  # ids the question names, in order of appearance
+    named_in_question: list[str] = field(default_factory=list)  # ids the question names, in order of appearance
+
+    @property
+    def named(self) -> list[str]:  # the pre-2026-11 name of `named_in_question`
+        return self.named_in_question
+
+    @named.setter
+    def named(self, ids: list[str]) -> None:
+        self.named_in_question = ids
+
+
+@dataclass
+class Features:
+    """Everything the decision uses about one question; independent of the thresholds."""
+
+    question: str
+    text: str  # what was embedded: normalised, Simplified, names' typos corrected
+    candidates: np.ndarray  # entry positions
+    cosine: np.ndarray  # (view groups, candidates): best cosine per index.VIEW_GROUPS, -inf where none
+    lexical: np.ndarray  # BM25 of each candidate / best BM25 of the question (0..1)
+    named: list[int]  # entry positions the question names, in order of appearance
+    seeking: bool  # the question asks for a name
+    background: float  # best cosine against the background passages
+    qvec: np.ndarray
 
 
 class Retriever:
-    def __init__(self, index: IndexData, embedder, top_k: int = 5):
+    def __init__(self, index: IndexData, embedder, top_k: int = 5, calibration: Calibration | None = None):
         self.index = index
         self.embedder = embedder
         self.top_k = top_k
-        self.matcher = NameMatcher(index.entries, known_words=set(index.lexical.vocabulary()))
+        self.calibration = calibration or index.manifest.calibration
+        bg_text = BACKGROUND_FILE.read_text("utf-8") if BACKGROUND_FILE.is_file() else ""
+        self.matcher = NameMatcher(index.entries, known_words=set(index.lexical.vocabulary()),
+                                   ordinary=ordinary_words(bg_text))
 
-    def search(self, question: str, k: int | None = None, mode: str = "hybrid", _typo_bg: float = 0.0) -> Retrieval:
-        """mode: 'hybrid' (shipped), or 'dense' / 'bm25' alone (for evaluation)."""
-        k = k or self.top_k
-        q = normalize(question)
-        fixed = self.matcher.corrected(q) if mode == "hybrid" and not _typo_bg else None
-        if fixed:
-            # Misspelt names ("droput", "学习律") would also blur the embedding: search the corrected
-            # question, but judge scope by the original too ("long polling" must not become pooling).
-            bg = self.index.background_score(self.embedder.embed_queries([q])[0])
-            result = self.search(fixed, k, mode, _typo_bg=max(bg, 1e-9))
-            result.question = question
-            return result
+    # -- features ------------------------------------------------------------------------------------
+    def features(self, question: str, mode: str = "hybrid") -> Features:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        q = to_simplified(normalize(question))
+        fixed = self.matcher.corrected(q) if mode == "hybrid" else None
+        text = fixed or q
+        # A misspelt name ("droput", "学习律") would blur the embedding: embed the corrected question, but judge
+        # scope by the original too ("long polling" must not become pooling).
+        vecs = self.embedder.embed_queries([text, q] if fixed else [text])
+        qvec = vecs[0]
+        bg = max(self.index.background_score(v) for v in vecs)
         n = len(self.index.entries)
-        qvec = self.embedder.embed_queries([q])[0]
-        dense_scores, dense_ids = self.index.dense_search(qvec, min(CANDIDATES, n))
-        dense_of = dict(zip(dense_ids.tolist(), dense_scores.tolist()))
-        lex = self.index.lexical.scores(q) if mode != "dense" else np.zeros(n, dtype=np.float32)
-        lex_top = [int(i) for i in np.argsort(-lex)[:CANDIDATES] if lex[i] > 0]
+        if self.index.exact:
+            groups = self.index.entry_cosines(qvec)
+            best = groups.max(axis=0)
+            k = min(CANDIDATES, n)
+            dense_ids = np.argpartition(-best, k - 1)[:k] if k < n else np.arange(n)
+        else:
+            dense_ids = self.index.dense_search(qvec, CANDIDATES)[1]
+        lex = self.index.lexical.scores(text) if mode != "dense" else np.zeros(n, dtype=np.float32)
+        lex_ids = [int(i) for i in np.argsort(-lex)[:CANDIDATES] if lex[i] > 0]
+        named = self.matcher.find(text) if mode == "hybrid" else []
+        cands = np.array(list(dict.fromkeys([*map(int, dense_ids), *lex_ids, *named])), dtype=np.int64)
+        cos = groups[:, cands] if self.index.exact else self.index.cosines(cands, qvec)
+        top_lex = float(lex.max()) if n else 0.0
+        lexn = lex[cands] / top_lex if top_lex > 0 else np.zeros(len(cands), dtype=np.float32)
+        return Features(question, text, cands, cos, np.asarray(lexn, dtype=np.float32),
+                        named, bool(NAME_SEEKING.search(text)), float(bg), qvec)
 
-        def cosine(i: int) -> float:
-            return dense_of[i] if i in dense_of else self.index.cosine(i, qvec)
+    # -- decision ------------------------------------------------------------------------------------
+    def decide(self, f: Features, k: int | None = None, mode: str = "hybrid",
+               calibration: Calibration | None = None) -> Retrieval:
+        k = k or self.top_k
+        cal = calibration or self.calibration
+        entries = self.index.entries
+        named_set = set(f.named)
+        order = [entries[i].id for i in f.named]
+        # An entry's cosine is its best view's, facet and asks views counted lower by their calibrated offsets.
+        offsets = np.array([0.0, cal.facet_penalty, cal.asks_penalty], dtype=np.float32)[:, None]
+        cos = dict(zip(f.candidates.tolist(), (f.cosine - offsets).max(axis=0).tolist()))
+        lex = dict(zip(f.candidates.tolist(), f.lexical.tolist()))
+        if mode == "bm25":  # the bare BM25 ranking, for comparison: no calibration exists for BM25 scores
+            ranked = [i for i in sorted(cos, key=lambda i: -lex[i]) if lex[i] > 0][:k]
+            return Retrieval(f.question, [self._hit(i, cos, lex, named_set, f) for i in ranked],
+                             abstained=not ranked, background=f.background, named_in_question=order)
+        # Terms named in a name-seeking question are context: they get neither the bonus nor the leniency.
+        trusted = set() if f.seeking else named_set
+        score = {i: cos[i] + cal.lexical_weight * lex[i] + (cal.named_bonus if i in trusted else 0.0) for i in cos}
+        best_unnamed = max((c for i, c in cos.items() if i not in trusted), default=-1.0)
+        unnamed_ok = best_unnamed >= cal.floor and best_unnamed - f.background >= cal.margin
+        named_ok = [i for i in f.named if i in trusted and cos[i] >= cal.named_floor
+                    and cos[i] - f.background >= cal.named_margin]
+        if not named_ok and not unnamed_ok:
+            nearest = sorted(cos, key=lambda i: -cos[i])[:NEAREST]
+            return Retrieval(f.question, [], abstained=True, background=f.background, named_in_question=order,
+                             nearest=[self._hit(i, cos, lex, named_set, f) for i in nearest])
+        pool = sorted(cos if unnamed_ok else named_ok, key=lambda i: -score[i])
+        top = score[pool[0]]
+        hits = [self._hit(i, cos, lex, named_set, f) for i in pool[:k] if score[i] >= top - cal.cutoff]
+        return Retrieval(f.question, hits, abstained=False, background=f.background, named_in_question=order)
 
-        if mode == "bm25":
-            ranked = lex_top
-        elif mode == "dense":
-            ranked = dense_ids.tolist()
-        if mode != "hybrid":  # the bare rankings, with no abstention, for comparison
-            return Retrieval(question, [self._hit(i, cosine(i), lex, False) for i in ranked[:k]],
-                             abstained=not ranked)
+    def search(self, question: str, k: int | None = None, mode: str = "hybrid") -> Retrieval:
+        """mode: 'hybrid' (shipped), or 'dense' (cosines and calibrated scope only) / 'bm25' (bare BM25
+        ranking, no abstention) for evaluation."""
+        return self.decide(self.features(question, mode), k, mode)
 
-        exact = self.matcher.find(q)
-        bg = max(self.index.background_score(qvec), _typo_bg)
-        named = [i for i in exact if cosine(i) >= DENSE_FLOOR and cosine(i) >= bg - NAMED_BG_MARGIN]
-        seeking = bool(NAME_SEEKING.search(q))
-        bonus = 0.0 if seeking else NAMED_BONUS
-        top_lex = float(lex.max()) if len(lex) else 0.0
-        pool = set(dense_ids.tolist()) | set(lex_top) | set(named)
-        score = {i: cosine(i) + (LEXICAL_WEIGHT * float(lex[i]) / top_lex if top_lex > 0 else 0.0)
-                 + (bonus if i in named else 0.0) for i in pool}
-        ranked = sorted(pool, key=lambda i: -score[i])
-        best_unnamed = max((cosine(i) for i in ranked[:10] if i not in set(exact)), default=0.0)
-        unnamed_ok = best_unnamed >= DENSE_FLOOR and best_unnamed >= bg + UNNAMED_BG_MARGIN
-        if not named and not unnamed_ok:
-            nearest = [self._hit(i, cosine(i), lex, False) for i in sorted(pool, key=lambda i: -cosine(i))[:3]]
-            return Retrieval(question, [], abstained=True, nearest=nearest, background=bg)
-        candidates = ranked if unnamed_ok else [i for i in ranked if i in named]
-        top = score[candidates[0]]
-        hits = [self._hit(i, cosine(i), lex, i in named) for i in candidates if score[i] >= top - RELATIVE_CUTOFF]
-        order = [self.index.entries[i].id for i in exact]
-        return Retrieval(question, hits[:k], abstained=False, background=bg, named=order)
-
-    def _hit(self, i: int, cos: float, lex: np.ndarray, named: bool) -> Hit:
-        return Hit(self.index.entries[i], cos, float(lex[i]), named)
+    def _hit(self, i: int, cos: dict, lex: dict, named: set, f: Features) -> Hit:
+        return Hit(self.index.entries[i], cos[i], lex[i], i in named, self.index.best_view(i, f.qvec))

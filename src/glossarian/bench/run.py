@@ -177,7 +177,7 @@ def _retrieval_figures(bench: Bench, s: Settings, embedder, floor: Floor, questi
         lat = floor.measure(key.rsplit("_", 1)[1], big.search, questions)
         figures[key] = float(np.median(lat))
         details[key.replace("retrieval_p50_ms", "synthetic")] = {
-            "entries": n, "ann": big.index.manifest["ann"], "typo_matching": big.matcher.fuzzy_enabled,
+            "entries": n, "ann": big.index.manifest.ann, "typo_matching": big.matcher.fuzzy_enabled,
             "p95_ms": round(float(np.percentile(lat, 95)), 2), **steps}
         del big
     bench.notes.append(f"Synthetic corpora ({', '.join(f'{n:,}' for n in config.sizes)} entries) clone the "

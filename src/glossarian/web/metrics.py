@@ -115,9 +115,11 @@ class _StateCollector:
 
     def _index(self):
         retriever = getattr(self.assistant, "_retriever", None)
-        manifest = getattr(getattr(retriever, "index", None), "manifest", None) or {}
-        if not manifest:
+        found = getattr(getattr(retriever, "index", None), "manifest", None)
+        if found is None:
             return
+        # The typed Manifest (manifest.py) as a dict, so the lookups below read one shape.
+        manifest = found if isinstance(found, dict) else vars(found)
         version = str(getattr(self.assistant, "_loaded_target", "") or manifest.get("built_at", "")).rsplit("/", 1)[-1]
         info = InfoMetricFamily("glossarian_index", "The index being served.")
         info.add_metric([], {"version": version, "model": str(manifest.get("model", ""))})
