@@ -170,3 +170,11 @@ def test_llm_down_falls_back_to_the_offline_answer_with_a_notice(built_index):
     a = Assistant(s).ask("什么是 backbone？")
     assert source_ids(a) == ["backbone"] and "[1]" in a.answer
     assert "LLM" in a.notice and "127.0.0.1" not in a.notice
+
+
+def test_a_comparison_compares_the_two_terms_it_names_even_when_a_neighbour_ranks_higher(assistant):
+    # GroupNorm's text mentions both BatchNorm and LayerNorm, so it can outrank them; the question still
+    # asked about those two, and the answer is their side-by-side table.
+    a = assistant.ask("BatchNorm 和 LayerNorm 有什么区别？")
+    assert source_ids(a)[:2] == ["batch-normalization", "layer-normalization"]
+    assert "| --- |" in a.answer and "[1]" in a.answer and "[2]" in a.answer

@@ -283,8 +283,9 @@ def test_near_duplicate_check_catches_copies():
 
 # -- dev-set regression floors ----------------------------------------------------------------------------
 # The parameters were chosen on this set (glossarian tune), so these are regression floors a few points below
-# the in-sample figures measured on 2026-11-29 (hit@1 0.943, hit@3 0.975, out-of-scope abstained 0.911, wrongly
-# abstained 0.004), not claims of quality: the cross-validated and blind-holdout figures are in the README.
+# the in-sample figures measured on 2026-11-30 with the 248-entry v2 corpus (hit@1 0.916, hit@3 0.969,
+# out-of-scope abstained 0.982, wrongly abstained 0.014), not claims of quality: the cross-validated and
+# blind-holdout figures are in the README.
 
 @pytest.fixture(scope="module")
 def dev_report(retriever):
@@ -299,7 +300,7 @@ def _misses(report, k: int, limit: int = 20) -> str:
 
 def test_dev_set_hit_at_1(dev_report):
     value = dev_report.summary["overall"]["hit@1"]
-    assert value >= 0.91, f"hit@1 = {value}\n{_misses(dev_report, 1)}"
+    assert value >= 0.89, f"hit@1 = {value}\n{_misses(dev_report, 1)}"
 
 
 def test_dev_set_hit_at_3(dev_report):
@@ -317,3 +318,31 @@ def test_dev_set_in_scope_questions_are_rarely_refused(dev_report):
     value = dev_report.summary["abstention"]["in_scope_wrongly_abstained"]
     refused = [f"  {o.case.question!r}" for o in dev_report.outcomes if o.in_scope and o.abstained]
     assert value <= 0.02, f"in-scope wrongly abstained = {value}\n" + "\n".join(refused)
+
+
+# -- blind-holdout floors ----------------------------------------------------------------------------------
+# tests/data/eval_holdout.jsonl (498 questions) was written by someone who saw no tuning run, and nothing was
+# chosen on it. Measured once, as it fell, on 2026-11-30 (glossarian tune --holdout): hit@1 0.855, hit@3 0.946,
+# descriptive hit@3 0.939, out-of-scope abstained 0.667, in-scope wrongly abstained 0.027. These floors sit a
+# few points below, so the holdout can fail a change that hurts unseen questions but is never tuned against.
+
+@pytest.fixture(scope="module")
+def holdout_report(retriever):
+    return evaluate(retriever, load_cases(DATA / "eval_holdout.jsonl"))
+
+
+def test_holdout_hit_at_1_and_3(holdout_report):
+    overall = holdout_report.summary["overall"]
+    assert overall["hit@1"] >= 0.82 and overall["hit@3"] >= 0.92, f"{overall}\n{_misses(holdout_report, 3)}"
+
+
+def test_holdout_descriptive_questions_find_what_they_describe(holdout_report):
+    descriptive = [o for o in holdout_report.outcomes if o.case.category == "descriptive"]
+    rate = sum(o.hit(3) for o in descriptive) / len(descriptive)
+    assert len(descriptive) >= 200 and rate >= 0.91, f"descriptive hit@3 = {rate:.3f}"
+
+
+def test_holdout_abstention(holdout_report):
+    abstention = holdout_report.summary["abstention"]
+    assert abstention["oos_abstained"] >= 0.62, abstention
+    assert abstention["in_scope_wrongly_abstained"] <= 0.05, abstention

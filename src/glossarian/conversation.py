@@ -111,7 +111,7 @@ def plan(question: str, lang: str, history: list[Turn], retriever) -> Request:
 
     retrieval = retriever.search(f"{subject.term_en} {question}" if subject else question)
     hits = list(retrieval.hits)
-    subjects = _subjects(retrieval, hits, subject)
+    subjects = _subjects(retrieval, hits, subject, index if kind == "compare" else None)
     tool_call = _tool_call(question, kind, subject, state.tool, route)
     if tool_call is not None and kind not in ("compute", "example"):
         kind = "compute"
@@ -127,9 +127,15 @@ def plan(question: str, lang: str, history: list[Turn], retriever) -> Request:
                    abstained=retrieval.abstained and subject is None)
 
 
-def _subjects(retrieval, hits: list, subject) -> list:
+def _subjects(retrieval, hits: list, subject, index=None) -> list:
     """Which entries the answer is about: the conversation's subject first, then every entry the question
-    names (multi-term questions, in the order named), else the best hit."""
+    names (multi-term questions, in the order named), else the best hit. With `index` (a comparison), every
+    entry the question names is a subject even when ranking put a neighbour that mentions both above it
+    ("BatchNorm 和 LayerNorm 有什么区别" must compare those two, not answer with GroupNorm)."""
+    if subject is None and index is not None and len(retrieval.named_in_question) >= 2 and hits:
+        by_hit = {h.entry.id: h for h in hits}
+        return [by_hit.get(i) or replace(hits[0], entry=index.entries[index.by_id[i]])
+                for i in retrieval.named_in_question[:4] if i in index.by_id]
     if subject is not None:
         own = next((h for h in hits if h.entry.id == subject.id), None)
         if own is None:

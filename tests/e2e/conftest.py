@@ -107,7 +107,7 @@ def app_url(ports, tmp_path_factory) -> str:
     proc = subprocess.Popen([sys.executable, "-m", "glossarian", "serve", "--port", str(ports["app"])],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{ports['app']}"
-    deadline = time.monotonic() + 300  # the first start builds the index
+    deadline = time.monotonic() + 1200  # the first start builds the index (minutes for 248 entries on 2 busy cores)
     try:
         while True:
             if proc.poll() is not None:

@@ -54,7 +54,7 @@ def llm_app(tmp_path_factory):
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 1200
         while True:
             assert proc.poll() is None, (work / "server.log").read_text()
             try:
