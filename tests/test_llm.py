@@ -39,7 +39,7 @@ def backend(fake) -> LLMBackend:
 def hits() -> list[Hit]:
     """Real glossary entries, as retrieval would hand them over for a question about softmax temperature."""
     entries = load_corpus(REPO_ROOT / "corpus").by_id()
-    return [Hit(entries[i], score=0.9, lexical=1.0, exact=True) for i in ("softmax", "temperature")]
+    return [Hit(entries[i], score=0.9, lexical=1.0, named=True) for i in ("softmax", "temperature")]
 
 
 def ask(backend, question: str, language: str, hits: list, history: list, use_tools: bool = True):

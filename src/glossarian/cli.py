@@ -12,6 +12,7 @@ import typer
 from glossarian.config import Settings
 from glossarian.errors import GlossarianError
 from glossarian.lang import detect_language
+from glossarian.answer import Answer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Glossarian: a bilingual deep-learning glossary assistant.")
@@ -120,8 +121,9 @@ def _ask(assistant, question, as_json, question_log) -> None:
             question_log.record(answer, "cli", time.perf_counter() - started)
             out = {**answer.to_json(), "question": line}  # echoed exactly as typed
         except GlossarianError as exc:
-            out = {"question": line, "language": detect_language(line), "answer": "", "sources": [],
-                   "tool_calls": [], "error": exc.message, "hint": exc.hint}
+            # The same keys as an answer (an empty one), plus what went wrong and how to fix it.
+            empty = Answer(question=line, language=detect_language(line), answer="").to_json()
+            out = {**empty, "error": exc.message, "hint": exc.hint}
         typer.echo(json.dumps(out, ensure_ascii=False))
         sys.stdout.flush()
 
