@@ -165,3 +165,23 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(b"data: [DONE]\n\n")
 
     return Handler
+
+
+# Fixtures for test modules that talk to the fake server: import both names into the module
+# (`from fake_openai_server import fake, server`). One server per module; each test starts from a reset script
+# and must consume every reply it scripted.
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server():
+    fake = FakeOpenAI().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake(server):
+    server.reset()
+    yield server
+    assert not server.replies, "every scripted reply should have been requested"

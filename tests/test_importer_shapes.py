@@ -5,7 +5,7 @@ import sys
 
 import pytest
 import yaml
-from fake_openai_server import FakeOpenAI, http_error, text
+from fake_openai_server import FakeOpenAI, fake, http_error, server, text  # noqa: F401
 
 from glossarian.corpus import check_corpus, load_corpus, parse_entry
 from glossarian.importer import Translator, import_file, term_line
@@ -178,20 +178,6 @@ def test_dry_run_shows_what_would_be_created_and_writes_nothing(tmp_path):
 
 
 # ---------------------------------------------------------------- --translate
-
-
-@pytest.fixture(scope="module")
-def server():
-    fake = FakeOpenAI().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake(server):
-    server.reset()
-    yield server
-    assert not server.replies, "every scripted reply should have been requested"
 
 
 def test_translate_drafts_the_other_language_once_per_definition(tmp_path, fake):

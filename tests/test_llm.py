@@ -6,7 +6,7 @@ import socket
 import time
 
 import pytest
-from fake_openai_server import FakeOpenAI, http_error, raw, slow, text, then_raw, tool_call
+from fake_openai_server import FakeOpenAI, fake, http_error, raw, server, slow, text, then_raw, tool_call  # noqa: F401
 
 from glossarian.assistant import Turn
 from glossarian.config import REPO_ROOT, Settings
@@ -14,20 +14,6 @@ from glossarian.corpus import load_corpus
 from glossarian.answer.events import Citation, Notice, Request, Text, ToolFailed, ToolRan
 from glossarian.answer.llm import LLMBackend, LLMUnavailable
 from glossarian.retrieval import Hit
-
-
-@pytest.fixture(scope="module")
-def server():
-    fake = FakeOpenAI().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake(server):
-    server.reset()
-    yield server
-    assert not server.replies, "every scripted reply should have been requested"
 
 
 @pytest.fixture
