@@ -1,12 +1,14 @@
 """Shared fixtures: the real embedding model and the real full-corpus index, each built once per session."""
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from helpers import CORPUS, copy_entries, settings_for  # also sets GLOSSARIAN_HOME before glossarian loads
+from helpers import CHROMIUM, CHROMIUM_ARGS, CORPUS, copy_entries, settings_for  # also sets GLOSSARIAN_HOME before glossarian loads
 from glossarian.config import Settings
 
 # Property tests draw the same examples on every run: a red CI run is then a regression, not an unlucky draw.
@@ -48,6 +50,25 @@ def retriever(index_data, embedder):
     from glossarian.retrieval import Retriever
 
     return Retriever(index_data, embedder, top_k=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the whole session. Playwright's sync API runs one event loop per thread, so a second
+    `sync_playwright()` while the first is open fails ("Sync API inside the asyncio loop"): every browser test
+    (tests/e2e/, tests/test_terms.py) takes its pages from this context."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium fonts-wqy-microhei")
+    profile = tempfile.mkdtemp(prefix="glossarian-chromium-")
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1100, "height": 900}, locale="zh-CN")
+        yield context
+        context.close()
+    shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture

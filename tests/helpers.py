@@ -147,3 +147,9 @@ def wait_started(url: str, timeout: float = 300) -> dict:
         if body.get("status") not in ("loading", "building-index") or time.monotonic() > deadline:
             return body
         time.sleep(0.05)
+
+
+# Debian's Chromium, driven by Playwright (one browser per test session: tests/conftest.py `browser`).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -13,15 +13,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from helpers import CORPUS, settings_for, write_entry
+from helpers import CHROMIUM, CORPUS, settings_for, write_entry
 
 from glossarian.corpus import load_corpus
 from glossarian.web.terms import first_sentence, terms_document, terms_router
 
-CHROMIUM = "/usr/bin/chromium"
 HIGHLIGHT_JS = Path(__file__).resolve().parents[1] / "src" / "glossarian" / "static" / "highlight.js"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                     reason=f"{CHROMIUM} is missing: apt-get install -y chromium fonts-wqy-microhei")
 
@@ -86,16 +83,10 @@ def test_terms_route_is_cached_with_an_etag_and_follows_corpus_edits(terms_clien
 # ---- the matcher, in Chromium ----
 
 @pytest.fixture(scope="module")
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="glossarian-terms-")
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=ARGS)
-        page = context.new_page()
-        yield page
-        context.close()
-    shutil.rmtree(profile, ignore_errors=True)
+def browser_page(browser):
+    page = browser.new_page()
+    yield page
+    page.close()
 
 
 def mark(page, html: str, terms=TERMS, every: bool = False) -> list[tuple[str, str]]:

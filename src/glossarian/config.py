@@ -52,6 +52,7 @@ class Settings:
     log_question_text: int = 1  # 0: record outcomes only, never what the reader typed
     admin_token: str = ""  # for /admin and /api/admin/*; UI_AUTH's login also opens /admin
     threads: int = 1  # torch intra-op threads per encoder
+    build_threads: int = 0  # torch threads while an index build encodes passages; 0 = every core
     encode_lanes: int = 0  # encoders running question batches at once per process; 0 = cores / (threads * workers)
     batch_max: int = 16  # questions per forward pass when readers ask at the same time; 1 turns batching off
     workers: int = 1  # server processes (`glossarian serve --workers N`), each with its own model and index

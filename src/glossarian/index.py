@@ -34,6 +34,7 @@ from glossarian.corpus import FACETS, Entry, load_corpus
 from glossarian.errors import CorpusError, IndexInvalid, IndexNotFound
 from glossarian.lexical import LexicalIndex
 from glossarian.manifest import REBUILD_HINT, Manifest, read_manifest_file
+from glossarian.vector_cache import ViewCache, all_cores
 from glossarian.views import LAYOUT, entry_views
 
 log = logging.getLogger("glossarian")
@@ -134,11 +135,13 @@ class BuildReport:
     total: int
     seconds: float
     folder: Path
-    embedded: int
+    embedded: int  # entries that needed new vectors (not reused from the previous build)
+    from_cache: int = 0  # of those, entries whose vectors the view cache already held (same model, same texts)
 
     def lines(self) -> list[str]:
         out = [f"Index built: {self.total} entries in {self.seconds:.1f}s "
-               f"({self.embedded} embedded, {self.unchanged} reused) -> {self.folder}"]
+               f"({self.embedded} embedded{f' ({self.from_cache} from the vector cache)' if self.from_cache else ''}, "
+               f"{self.unchanged} reused) -> {self.folder}"]
         for label, ids in (("added", self.added), ("changed", self.changed), ("removed", self.removed)):
             out.append(f"  {label} ({len(ids)}): {', '.join(ids) if ids else '-'}")
         return out
@@ -352,11 +355,15 @@ def build_index(settings: Settings, embedder, progress: bool = False,
                 vectors[offsets[i] : offsets[i + 1]] = kept[1]
             else:
                 todo.append(i)
-        if todo:
-            fresh = embedder.embed_passages([v.text for i in todo for v in views[i]], progress=progress)
+        view_cache = ViewCache(Path(settings.home) / "cache" / "views", embedder)
+        embed_now = [i for i in todo if not view_cache.fill(views[i], vectors[offsets[i] : offsets[i + 1]])]
+        if embed_now:
+            with all_cores(settings.build_threads):
+                fresh = embedder.embed_passages([v.text for i in embed_now for v in views[i]], progress=progress)
             at = 0
-            for i in todo:
+            for i in embed_now:
                 vectors[offsets[i] : offsets[i + 1]] = fresh[at : at + len(views[i])]
+                view_cache.store(views[i], fresh[at : at + len(views[i])])
                 at += len(views[i])
         kinds = np.array([v.kind for vs in views for v in vs], dtype="<U12")
         bg_lines = background_lines(entries)
@@ -411,6 +418,7 @@ def build_index(settings: Settings, embedder, progress: bool = False,
         seconds=time.perf_counter() - start,
         folder=final,
         embedded=len(todo),
+        from_cache=len(todo) - len(embed_now),
     )
 
 

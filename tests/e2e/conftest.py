@@ -23,10 +23,7 @@ import pytest
 os.environ.setdefault("GLOSSARIAN_HOME", str(Path.home() / ".cache" / "glossarian"))
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 PROBE_ENTRY = """---
 id: xss-probe
@@ -137,20 +134,6 @@ def sites(ports, app_url, tmp_path_factory) -> dict[str, str]:
     yield {name: f"http://127.0.0.1:{ports[name]}" for name in ("wiki", "evil")}
     for s in servers:
         s.shutdown()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="glossarian-chromium-")
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1100, "height": 900}, locale="zh-CN")
-        yield context
-        context.close()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture
