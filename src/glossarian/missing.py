@@ -155,7 +155,19 @@ def _covered(phrase: str, matcher, entries, near_names: list[str], strict: bool)
         content = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", rest) if w.lower() not in GENERIC_EN]
         if len(content) == 1 and not CJK.search(rest):
             return True  # one ordinary lowercase word ("weather") is a topic, not a term the glossary lacks
+    if strict and _proper_leftover(rest, matcher, entries):
+        return False  # "Swin Transformer": a glossary name plus a proper name that no glossary name uses
     return not _unknown_words(rest, matcher.known_words)
+
+
+def _proper_leftover(rest: str, matcher, entries) -> bool:
+    """A capitalised word left beside a glossary name that is neither generic nor part of any glossary name: the
+    whole phrase is another term's name, even when the corpus mentions that word in passing."""
+    words = getattr(matcher, "_name_words", None)
+    if words is None:
+        words = {w.lower() for e in entries for n in e.names for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", n)}
+        matcher._name_words = words
+    return any(w.lower() not in GENERIC_EN and w.lower() not in words for w in re.findall(r"\b[A-Z][a-z]+\b", rest))
 
 
 def missing_term(question: str, matcher, entries, near=()) -> str | None:
@@ -186,14 +198,12 @@ def _words(text: str) -> set[str]:
 
 
 def plausible_neighbours(term: str, retrieval, limit: int = 3) -> list:
-    """Entries worth offering as "closest entries" for a missing term: among what retrieval would have
-    answered with (never the leftovers of an abstention), those sharing a word with the term's name or
-    mentioning it. The nearest vectors alone are not enough: "B-tree index" is close to IoU."""
-    if retrieval.abstained:
-        return []
+    """Entries worth offering as "closest entries" for a missing term: among what retrieval answered with (or,
+    when it abstained, its nearest entries), those sharing a word with the term's name or mentioning it. The
+    nearest vectors alone are not enough: "B-tree index" is close to IoU."""
     wanted = _words(term)
     out = []
-    for hit in retrieval.hits:
+    for hit in retrieval.nearest if retrieval.abstained else retrieval.hits:
         e = hit.entry
         text = f"{e.zh}\n{e.en}".lower()
         if wanted & _words(" ".join(e.names)) or term.lower() in text:

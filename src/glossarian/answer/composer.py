@@ -36,8 +36,8 @@ class Composer:
             return
         if request.intent == "compute" or request.tool_call is not None:
             ran = yield from self._compute(request)
-            if request.abstained or not request.subjects:
-                return
+            if request.tool_call is None or request.abstained or not request.subjects:
+                return  # no calculator fits: that one line, not a definition in place of a number
             if ran or request.followup:
                 h = request.subjects[0]
                 if (h.entry.id, "define") not in request.shown:  # the definition once, beside the numbers
