@@ -94,10 +94,6 @@ QUARANTINE = {
     'tests/test_conversation.py::test_a_facet_question_leads_with_that_facet[example-en-Give me an example of max pooling-max-pooling]',
     'tests/test_conversation.py::test_define_then_compare_then_compute[en-questions1]',
     'tests/test_conversation.py::test_define_then_compare_then_compute[zh-questions0]',
-    'tests/test_gaps.py::test_drafts_pass_corpus_check_and_are_never_overwritten[postgresql]',
-    'tests/test_gaps.py::test_drafts_pass_corpus_check_and_are_never_overwritten[sqlite]',
-    'tests/test_gaps.py::test_gap_report_ranks_missing_terms_groups_unanswered_and_lists_ratings[postgresql]',
-    'tests/test_gaps.py::test_gap_report_ranks_missing_terms_groups_unanswered_and_lists_ratings[sqlite]',
     'tests/test_importer_shapes.py::test_cli_translate_and_dry_run',
     'tests/test_importer_shapes.py::test_translate_drafts_the_other_language_once_per_definition',
     'tests/test_importer_shapes.py::test_translate_failure_keeps_placeholders_and_says_why',
@@ -122,10 +118,6 @@ QUARANTINE = {
     'tests/test_retrieval.py::test_no_evaluation_question_is_a_near_duplicate_of_a_background_line_or_an_asks_line[eval_dev.jsonl]',
     'tests/test_retrieval.py::test_no_evaluation_question_is_a_near_duplicate_of_a_background_line_or_an_asks_line[eval_holdout.jsonl]',
     'tests/test_retrieval.py::test_seed_question_naming_its_term_finds_it_in_the_top_3[warmup-colloquial-10]',
-    'tests/test_topology.py::test_a_replica_killed_and_restarted_under_load_fails_no_question',
-    'tests/test_topology.py::test_an_index_rebuild_is_picked_up_by_both_replicas',
-    'tests/test_topology.py::test_the_rate_limit_counts_across_both_replicas',
-    'tests/test_web_feedback.py::test_metrics_parse_and_count_answers_routes_and_the_index',
 }
 
 
