@@ -89,10 +89,6 @@ QUARANTINE = {
     'tests/e2e/test_security_browser.py::test_llm_markdown_images_do_not_load_and_links_are_safe[/]',
     'tests/e2e/test_security_browser.py::test_llm_markdown_images_do_not_load_and_links_are_safe[/widget/]',
     'tests/e2e/test_widget.py::test_payloads_in_questions_and_entries_show_as_text_in_the_widget',
-    'tests/test_gaps.py::test_drafts_pass_corpus_check_and_are_never_overwritten[postgresql]',
-    'tests/test_gaps.py::test_drafts_pass_corpus_check_and_are_never_overwritten[sqlite]',
-    'tests/test_gaps.py::test_gap_report_ranks_missing_terms_groups_unanswered_and_lists_ratings[postgresql]',
-    'tests/test_gaps.py::test_gap_report_ranks_missing_terms_groups_unanswered_and_lists_ratings[sqlite]',
     'tests/test_importer_shapes.py::test_cli_translate_and_dry_run',
     'tests/test_importer_shapes.py::test_translate_drafts_the_other_language_once_per_definition',
     'tests/test_importer_shapes.py::test_translate_failure_keeps_placeholders_and_says_why',
@@ -102,7 +98,7 @@ QUARANTINE = {
     'tests/test_reliability.py::test_a_broken_new_index_is_refused_and_the_last_good_one_keeps_serving[flipped]',
     'tests/test_reliability.py::test_a_broken_new_index_is_refused_and_the_last_good_one_keeps_serving[other-model]',
     'tests/test_reliability.py::test_a_broken_new_index_is_refused_and_the_last_good_one_keeps_serving[truncated]',
-    'tests/test_reliability.py::test_abusive_tool_requests_are_refused_in_a_normal_answer[\\u7b97\\u4e00\\u4e0b GAP \\u8f93\\u51fa\\u5f62\\u72b6\\uff0c\\u8f93\\u5165\\u662f (100000, 100000, 100, 100)]',
+    'tests/test_reliability.py::test_abusive_tool_requests_are_refused_in_a_normal_answer[\u7b97\u4e00\u4e0b GAP \u8f93\u51fa\u5f62\u72b6\uff0c\u8f93\u5165\u662f (100000, 100000, 100, 100)]',
     'tests/test_reliability.py::test_abusive_tool_requests_are_refused_in_a_normal_answer[compute softmax of [1,2,3] at temperature -2]',
     'tests/test_reliability.py::test_abusive_tool_requests_are_refused_in_a_normal_answer[compute softmax of [1,2,3] at temperature 0]',
     'tests/test_reliability.py::test_abusive_tool_requests_are_refused_in_a_normal_answer[softmax of [nan, 1, 2] at T=1]',
@@ -111,10 +107,6 @@ QUARANTINE = {
     'tests/test_retrieval.py::test_no_evaluation_question_is_a_near_duplicate_of_a_background_line_or_an_asks_line[eval_dev.jsonl]',
     'tests/test_retrieval.py::test_no_evaluation_question_is_a_near_duplicate_of_a_background_line_or_an_asks_line[eval_holdout.jsonl]',
     'tests/test_retrieval.py::test_seed_question_naming_its_term_finds_it_in_the_top_3[warmup-colloquial-10]',
-    'tests/test_topology.py::test_a_replica_killed_and_restarted_under_load_fails_no_question',
-    'tests/test_topology.py::test_an_index_rebuild_is_picked_up_by_both_replicas',
-    'tests/test_topology.py::test_the_rate_limit_counts_across_both_replicas',
-    'tests/test_web_feedback.py::test_metrics_parse_and_count_answers_routes_and_the_index',
 }
 
 
