@@ -73,7 +73,8 @@ class Composer:
 
     # -- computation ------------------------------------------------------------------------
     def _compute(self, request: Request):
-        """Run the proposed tool; returns whether it ran. The calculators render their own result (the number
+        """Run the proposed tool; returns whether the request got its answer (a number, or a refusal with the
+        reason), after which only a one-line definition follows. The calculators render their own result (the number
         first, assumed values named in the question's language: tools/render.py)."""
         from glossarian.errors import ToolError
         from glossarian.tools import run_tool
@@ -88,7 +89,7 @@ class Composer:
         except ToolError as exc:
             yield ToolFailed(call.name, str(exc))
             yield Text(error_text(exc, lang))
-            return False
+            return True  # a refusal with its reason answers the request as much as a number does
         yield ToolRan(result)
         yield Text(result_text(result, lang, call))
         return True
