@@ -92,8 +92,6 @@ QUARANTINE = {
     'tests/test_importer_shapes.py::test_cli_translate_and_dry_run',
     'tests/test_importer_shapes.py::test_translate_drafts_the_other_language_once_per_definition',
     'tests/test_importer_shapes.py::test_translate_failure_keeps_placeholders_and_says_why',
-    'tests/test_retrieval.py::test_no_evaluation_question_is_a_near_duplicate_of_a_background_line_or_an_asks_line[eval_dev.jsonl]',
-    'tests/test_retrieval.py::test_no_evaluation_question_is_a_near_duplicate_of_a_background_line_or_an_asks_line[eval_holdout.jsonl]',
     'tests/test_retrieval.py::test_seed_question_naming_its_term_finds_it_in_the_top_3[warmup-colloquial-10]',
 }
 
