@@ -10,22 +10,15 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from fake_openai_server import FakeOpenAI, text
-from helpers import copy_entries, free_port
+from helpers import copy_entries, free_port, needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"{CHROMIUM} is missing: apt-get install -y chromium fonts-wqy-microhei"),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, needs_chromium]
 
 ANSWER_TIMEOUT_MS = 60_000
 INJECTED = ("A backbone extracts features [1]. ![t](http://evil.example/track.png) "
