@@ -86,7 +86,6 @@ QUARANTINE = {
     'tests/e2e/test_mediawiki.py::test_phone_layout_and_print',
     'tests/e2e/test_security_browser.py::test_llm_markdown_images_do_not_load_and_links_are_safe[/]',
     'tests/e2e/test_security_browser.py::test_llm_markdown_images_do_not_load_and_links_are_safe[/widget/]',
-    'tests/e2e/test_widget.py::test_payloads_in_questions_and_entries_show_as_text_in_the_widget',
     'tests/test_answer.py::test_a_computation_no_calculator_covers_gets_one_line_not_a_definition',
     'tests/test_answer.py::test_every_citation_points_at_a_retrieved_source[What is BN?]',
     'tests/test_conversation.py::test_a_facet_question_leads_with_that_facet[example-en-Give me an example of max pooling-max-pooling]',
