@@ -84,8 +84,6 @@ def small_corpus(tmp_path) -> Path:
 # closing note; the next session's first job is to empty this list.
 QUARANTINE = {
     'tests/e2e/test_mediawiki.py::test_phone_layout_and_print',
-    'tests/e2e/test_security_browser.py::test_llm_markdown_images_do_not_load_and_links_are_safe[/]',
-    'tests/e2e/test_security_browser.py::test_llm_markdown_images_do_not_load_and_links_are_safe[/widget/]',
     'tests/test_answer.py::test_a_computation_no_calculator_covers_gets_one_line_not_a_definition',
     'tests/test_answer.py::test_every_citation_points_at_a_retrieved_source[What is BN?]',
     'tests/test_conversation.py::test_a_facet_question_leads_with_that_facet[example-en-Give me an example of max pooling-max-pooling]',

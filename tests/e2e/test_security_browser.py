@@ -7,6 +7,7 @@ leaves 127.0.0.1 is recorded and aborted.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -97,6 +98,8 @@ def test_llm_markdown_images_do_not_load_and_links_are_safe(page, llm_app, path,
     expect()(phish).to_have_count(1)
     assert {"noopener", "noreferrer"} <= set((phish.get_attribute("rel") or "").split())
     hrefs = log.locator("a[href]").evaluate_all("links => links.map(a => a.getAttribute('href'))")
-    assert all(h.startswith(("http://", "https://")) for h in hrefs), hrefs
+    # Every link is plain http(s), or the chat's own in-page anchor of a citation ("[1]" opens source card 1).
+    assert all(h.startswith(("http://", "https://")) or re.fullmatch(r"#source-\d+", h) for h in hrefs), hrefs
+    assert "#source-1" in hrefs
     # The image became a link the reader may choose to follow, not a request the browser makes.
     expect()(log.locator('a[href="http://evil.example/track.png"]')).to_have_count(1)

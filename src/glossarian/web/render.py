@@ -1,8 +1,9 @@
 """Turn an Answer into chat messages: tool blocks and figures, the cited answer, then the sources as cards.
 
 All text that comes from users, the corpus or an LLM is made inert here: HTML shows as text, Markdown images
-never load (they become links), and the only links left are plain http(s) ones; Gradio adds
-rel="noopener noreferrer" to those. Gradio's own sanitiser stays on as a second line of defence.
+never load (they become links), and the only links left are plain http(s) ones (Gradio adds
+rel="noopener noreferrer" to those) and the in-page anchors of citations (#source-n). Gradio's own sanitiser
+stays on as a second line of defence.
 """
 from __future__ import annotations
 
