@@ -94,6 +94,7 @@ def test_llm_markdown_images_do_not_load_and_links_are_safe(page, llm_app, path,
     assert log.locator("img").count() == log.locator('img[src*="/gradio_api/file="]').count() == 0
     assert [u for u in outside if "evil.example" in u] == []
     expect()(log).to_contain_text("<img src=http://evil.example/raw.png>")  # shown as text
+    expect()(log.locator('a[href="http://evil.example/raw.png"]')).to_have_count(1)  # a bare URL, without the ">"
     phish = log.locator('a[href="http://evil.example/phish"]')
     expect()(phish).to_have_count(1)
     assert {"noopener", "noreferrer"} <= set((phish.get_attribute("rel") or "").split())

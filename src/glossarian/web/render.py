@@ -76,8 +76,14 @@ def _inert(text: str) -> str:
     return ACTIVE.sub(lambda m: m.group(1) + ("" if len(m.group(1)) % 2 else "\\") + m.group(2), text)
 
 
+# ">" right after text closes a would-be tag ("<img src=http://x/y.png>"); GFM's autolinks run up to "<" or a
+# space, so it would end up in a linked bare URL (".../y.png%3E"). As an entity it still reads ">", and the
+# autolink stops before it. A ">" after a line start or a space (a quote, "a > b") is left as written.
+TAG_CLOSE = re.compile(r"(?<=\S)>")
+
+
 def _prose(text: str) -> str:
-    text, out, last = escape_html(text), [], 0
+    text, out, last = TAG_CLOSE.sub("&gt;", escape_html(text)), [], 0
     for m in LINK.finditer(text):
         out += [_inert(text[last:m.start()]), f"[{_inert(m.group(1))}]({m.group(2)})"]
         last = m.end()
