@@ -48,6 +48,9 @@ GENERIC_EN = STOPWORDS | {
 GENERIC_ZH = re.compile(r"的|里|中|这个|那个|这种|那种|一种|一个|什么|模型|方法|算法|技术|机制|概念|网络|结构|东西|意思"
                         r"|定义|作用|用途|原理|到底|究竟|具体|深度学习|机器学习")
 CJK = re.compile(r"[\u3400-\u9fff]")
+# HTML tags pasted into a question are markup, not prose: an attribute value in quotes (onerror="...") names no term.
+MARKUP = re.compile(r"</?[A-Za-z][^<>]*>")
+SENTENCE = re.compile(r"[^?？!！。]+[?？!！。]*")
 SUBJECT_MAX_WORDS = 4    # longer subjects describe a term rather than name it ("the trick where ...")
 SUBJECT_MAX_CJK = 8
 NEAR_TYPOS = 2           # edits within which a subject is a retrieved name typed wrongly; the name
@@ -56,14 +59,14 @@ NEAR_TYPOS = 2           # edits within which a subject is a retrieved name type
 
 def subjects(question: str) -> list[tuple[str, bool]]:
     """(phrase, quoted) for each phrase the question asks about by name, quoted ones first (may be empty)."""
-    text = normalize(question)
+    text = MARKUP.sub(" ", normalize(question))
     found = [(next(g for g in m.groups() if g).strip(), True) for m in QUOTED.finditer(text)]
-    for pattern in SUBJECT_PATTERNS:
-        m = pattern.match(text)
-        if m:
-            phrase = m.group("s").strip(" ,，:：'\"“”‘’「」")
-            found.append((_head(phrase), False))
-            break
+    # The first sentence that asks about something by name: "What is X? I saw it in a paper" asks about X.
+    match = next((m for sentence in SENTENCE.findall(text) for pattern in SUBJECT_PATTERNS
+                  if (m := pattern.match(sentence.strip()))), None)
+    if match:
+        phrase = match.group("s").strip(" ,，:：'\"“”‘’「」")
+        found.append((_head(phrase), False))
     else:
         bare = text.strip(" ?？!！.。")
         if len(bare.split()) <= 2 and SPECIFIC.fullmatch(bare):  # a bare "SwiGLU?" is a subject on its own

@@ -15,7 +15,7 @@ import re
 from typing import Iterator
 
 from glossarian.answer.events import Citation, Event, Notice, Request, Text, ToolFailed, ToolRan
-from glossarian.answer.filters import AnswerFilter
+from glossarian.answer.filters import AnswerFilter, ThinkFilter
 from glossarian.errors import GlossarianError, ToolError
 from glossarian.prompts import build_messages, sections
 
