@@ -181,8 +181,14 @@ class NameMatcher:
         return out
 
     def exactly(self, phrase: str) -> list[int]:
-        """Entries one of whose names is exactly `phrase` (case and separators aside)."""
-        return sorted(self.exact.get(name_key(phrase), ()))
+        """Entries one of whose names is exactly `phrase` (separators aside; case aside, except that a phrase
+        written like an abbreviation must be one of the glossary's abbreviations: "HEAD" is not Head)."""
+        key = name_key(phrase)
+        spelled = SEPARATORS.sub("", normalize(phrase))
+        if spelled.isascii() and len(spelled) <= 6 and (spelled.isupper() or _mixed_case(spelled)) \
+                and spelled not in self.abbreviations.get(key, ()):
+            return []
+        return sorted(self.exact.get(key, ()))
 
     # -- fuzzy -----------------------------------------------------------------------------------
     def fuzzy_spans(self, question: str) -> list[tuple[int, int, int, str]]:
