@@ -121,8 +121,13 @@ def test_computation_answer_opens_with_the_number_in_the_question_language(assis
 
 
 def test_a_computation_no_calculator_covers_gets_one_line_not_a_definition(assistant):
-    a = assistant.ask("算一下 precision 0.8、recall 0.6 的 F1 是多少")
+    a = assistant.ask("帮我算一下 ViT-B/16 在 224 输入下的 FLOPs")
     assert a.tool_calls == [] and a.sources == [] and "\n" not in a.answer and "没有对应的计算器" in a.answer
+
+
+def test_f1_from_precision_and_recall_is_computed_number_first(assistant):
+    a = assistant.ask("算一下 precision 0.8、recall 0.6 的 F1 是多少")
+    assert [t.name for t in a.tool_calls] == ["f1_score"] and a.answer.startswith("F1 = 0.6857")
 
 
 def test_absurd_tool_arguments_are_refused_in_the_answer_not_raised(assistant):

@@ -404,3 +404,35 @@ def test_step_after_warmup_without_total_is_refused_in_the_question_language():
 
     computation = compute("warmup 1000 步到 3e-4，余弦衰减，第 5000 步的学习率是多少", "zh")
     assert computation.results == [] and "总步数" in computation.text and "total" not in computation.text
+
+
+# ---------------------------------------------------------------- F1 / F-beta (precision and recall, or counts)
+
+def _f_beta(tp: float, fp: float, fn: float, beta: float = 1.0) -> float:
+    """F-beta straight from the counts (no precision/recall step): (1+β²)TP / ((1+β²)TP + β²FN + FP)."""
+    b2 = beta * beta
+    return (1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp)
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("算一下 precision 0.8、recall 0.6 的 F1 是多少", 2 * 0.8 * 0.6 / 1.4),
+    ("精确率 90%，召回率 70%，F1 多少", 2 * 0.9 * 0.7 / 1.6),
+    ("compute the F1 for precision 0.5 and recall 0.25", 2 * 0.5 * 0.25 / 0.75),
+    ("TP=80, FP=20, FN=40, what's the F1?", _f_beta(80, 20, 40)),
+    ("检测结果 TP 45 个，FP 5 个，FN 15 个，F1 值是多少", _f_beta(45, 5, 15)),
+    ("F2 score with precision 0.5 recall 0.8", 5 * 0.5 * 0.8 / (4 * 0.5 + 0.8)),
+])
+def test_f1_from_precision_and_recall_or_counts_opens_with_the_number(question, expected):
+    call, result, text = ask(question)
+    assert call.name == "f1_score" and close(result.values["f_score"], expected)
+    assert first_line(text).startswith(("F1 = ", "F2 = ")) and f"{expected:.4f}" in first_line(text)
+    assert not call.defaulted  # nothing assumed: the question gave every input
+
+
+def test_f1_with_zero_predicted_positives_is_refused_with_the_reason():
+    from glossarian.errors import ToolError
+
+    call = route("TP=0, FP=0, FN=10, F1?")
+    with pytest.raises(ToolError) as err:
+        run_tool(call.name, call.arguments)
+    assert "denominator is 0" in str(err.value)

@@ -175,8 +175,8 @@ def test_follow_up_uses_the_conversation_subject_to_pick_the_calculator():
     assert call.name == "pooling" and call.arguments["shape"] == [2, 64, 7, 7]
 
 
-@pytest.mark.parametrize("question,lang", [("F1 score for precision 0.8 and recall 0.6, compute it", "en"),
-                                           ("算一下 precision 0.8、recall 0.6 的 F1 是多少", "zh")])
+@pytest.mark.parametrize("question,lang", [("compute the FLOPs of ViT-B/16 at 224x224", "en"),
+                                           ("帮我算一下 ViT-B/16 在 224 输入下的 FLOPs", "zh")])
 def test_no_calculator_fits_says_so_in_one_line_in_the_question_language(question, lang):
     assert unmet_computation(question)
     computation = compute(question, lang)

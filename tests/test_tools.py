@@ -61,7 +61,7 @@ def test_every_calculator_the_issue_asks_for_is_registered():
     assert set(NAMES) == {
         "conv2d", "linear", "embedding", "pooling", "resnet_bottleneck", "multihead_attention", "cross_entropy",
         "kl_divergence", "sigmoid", "softmax_temperature", "iou", "topk_accuracy", "lr_schedule", "cosine_similarity",
-        "backbone_neck_head",
+        "backbone_neck_head", "f1_score",
     }
 
 

@@ -1,7 +1,7 @@
 """PyTorch calculators: one file per tool (function + pydantic arguments + routing phrases), run_tool, route, compute."""
 # Importing a calculator registers it. The order breaks routing ties: more specific tools first.
 from glossarian.tools import (  # noqa: F401
-    resnet_bottleneck, attention, conv2d, linear, pooling, cosine_similarity, embedding, kl_divergence, topk,
+    resnet_bottleneck, attention, conv2d, linear, pooling, cosine_similarity, embedding, kl_divergence, topk, f1_score,
     cross_entropy, softmax, sigmoid, iou, lr_schedule, backbone,
 )
 from glossarian.tools.registry import (
