@@ -135,8 +135,9 @@ class Retriever:
     def plainly_about(self, question: str, named: list[int]) -> int | None:
         """The entry a question is plainly about, whatever the embedding says: the subject of a definition
         question is exactly its name ("What is BN?", "what is GAP in a CNN" — context after "in" aside), or
-        the question names only one entry and names it by an abbreviation written as such ("训练时 BN 的均值
-        怎么算"). A bare abbreviation embeds far from any definition, so cosine floors would refuse it."""
+        the question names only one entry and names it by one of its abbreviations as the glossary spells it
+        ("训练时 BN 的均值怎么算"; not "HEAD" in git). A bare abbreviation embeds far from any definition, so the
+        cosine floors alone would refuse it."""
         from glossarian.missing import subjects
 
         for phrase, _ in subjects(question):
