@@ -6,7 +6,7 @@ import socket
 import time
 
 import pytest
-from fake_openai_server import FakeOpenAI, fake, http_error, raw, server, slow, text, then_raw, tool_call  # noqa: F401
+from fake_openai_server import FakeOpenAI, fake, http_error, pinging, raw, server, slow, text, then_raw, tool_call  # noqa: F401
 
 from glossarian.assistant import Turn
 from glossarian.config import REPO_ROOT, Settings
@@ -246,6 +246,18 @@ def test_a_slow_server_times_out(fake, hits):
     with pytest.raises(LLMOverrun, match="did not finish its answer within 1 s"):
         list(ask(backend, "What is softmax?", "en", hits, []))
     assert time.monotonic() - started < 2.5, "the user waits for the timeout, not for the server"
+
+
+def test_a_server_that_only_sends_keep_alives_is_given_up_at_the_budget(fake, hits):
+    # llama-cpp-python's server answers at once, then sends only ": ping" comments while it reads a long prompt
+    # (150 s for 3,600 tokens on a loaded machine): no chunk arrives for the loop to look at the clock, and each
+    # read returns before the client's timeout.
+    fake.script(pinging(20, text("Too late [1].")))
+    backend = LLMBackend(fake.url, "", "fake-model", timeout=1)
+    started = time.monotonic()
+    with pytest.raises(LLMOverrun, match="did not finish its answer within 1 s"):
+        list(ask(backend, "What is softmax?", "en", hits, []))
+    assert time.monotonic() - started < 10, "the user waits for the budget, not for the server"
 
 
 def test_a_failure_midway_raises_after_the_text_so_far(fake, backend, hits):

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import re
+import threading
 import time
 from typing import Iterator
 
@@ -145,14 +147,16 @@ class LLMBackend:
         Closing the stream (also on overrun) drops the connection, which tells the server to stop generating."""
         stream = self._create(messages, tools, deadline)
         seen = 0
+        reader = StreamReader(stream)
         try:
-            chunks = iter(stream)
             while True:
                 try:
-                    chunk = next(chunks, None)
+                    chunk = reader.next(deadline - time.monotonic())
+                except queue.Empty:
+                    raise self._overrun() from None
                 except Exception as exc:  # anything the client raises while reading is a bad reply
                     raise self._unavailable(exc) from None
-                if chunk is None:
+                if chunk is StreamReader.END:
                     break
                 if time.monotonic() > deadline:
                     raise self._overrun()
@@ -170,7 +174,7 @@ class LLMBackend:
                     for part in delta.tool_calls or []:
                         _merge_tool_call(calls, part)
         finally:
-            stream.close()
+            reader.stop()
         if not seen:
             content_type = stream.response.headers.get("content-type", "none")
             raise LLMUnavailable(
@@ -261,6 +265,44 @@ class LLMBackend:
             replies.append({"role": "tool", "tool_call_id": call_id, "content": content})
         messages.append({"role": "assistant", "content": text or None, "tool_calls": echoed})
         messages.extend(replies)
+
+
+class StreamReader:
+    """Reads a stream's chunks on a helper thread, so that the answer's deadline holds even while the server sends
+    nothing but keep-alive comments, which neither a loop over chunks nor the client's per-read timeout notices
+    (measured: llama-cpp-python's server sends ": ping" every 15 s while it reads a prompt; a 3,600-token prompt
+    took it 150 s on a loaded 2-core machine, and an answer then ran 200 s against a 15 s budget).
+    The thread owns the stream and closes it: at its end, on an error, or at the first chunk after `stop()`."""
+
+    END = object()
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.chunks: queue.SimpleQueue = queue.SimpleQueue()
+        self.stopped = threading.Event()
+        threading.Thread(target=self._read, name="glossarian-llm-stream", daemon=True).start()
+
+    def _read(self) -> None:
+        try:
+            for chunk in self.stream:
+                if self.stopped.is_set():
+                    return
+                self.chunks.put((chunk, None))
+            self.chunks.put((self.END, None))
+        except Exception as exc:
+            self.chunks.put((None, exc))
+        finally:
+            self.stream.close()
+
+    def next(self, timeout: float):
+        """The next chunk or END; raises queue.Empty after `timeout` seconds, or what reading raised."""
+        chunk, error = self.chunks.get(timeout=max(timeout, 0.0))
+        if error is not None:
+            raise error
+        return chunk
+
+    def stop(self) -> None:
+        self.stopped.set()
 
 
 def _merge_tool_call(calls: dict[int, dict], part) -> None:
