@@ -34,6 +34,7 @@ NOTICES = {
     "checks": {"zh": "LLM 的回答没有通过检查，以下是术语表的离线回答。",
                "en": "The LLM's answer did not pass the answer checks; this is the glossary's offline answer."},
 }
+LOGGED = {"unavailable": "unavailable", "overrun": "over its budget", "checks": "answer failed the checks"}
 MAX_SUBJECTS = 2  # "GAP 和 GMP 有什么区别" names two terms; an answer should name both
 
 _counts: Counter = Counter()
@@ -107,5 +108,5 @@ def _fall_back(reason: str, why, request: Request, failed: list[str] | None = No
 
     with _counts_lock:
         _counts.update(failed or [reason])
-    log.warning("LLM answer replaced by the offline answer (%s: %s) for %r", reason, why, request.question[:120])
+    log.warning("LLM %s, answering offline: %s (question: %r)", LOGGED[reason], why, request.question[:120])
     yield from fold(Composer().answer(request), request, notice(reason, request.language))
