@@ -137,3 +137,11 @@ def test_a_computation_no_calculator_covers_is_not_sent_to_the_model(small_index
     final = streamed(assistant(small_index, fake), "算一下 3.7 和 9.2 的最大公约数是多少")[-1]
     assert not fake.requests and final.tool_calls == []
     assert final.answer == offline(small_index, "算一下 3.7 和 9.2 的最大公约数是多少").answer
+
+
+def test_a_computation_the_calculator_refuses_is_explained_offline_without_the_model(small_index, fake):
+    question = "compute softmax of [1, 2, 3] at temperature -2"
+    final = streamed(assistant(small_index, fake), question)[-1]
+    assert not fake.requests, "no model is asked to guess a number the calculator refused"
+    assert [name for name, _ in final.tool_errors] == ["softmax_temperature"] and final.tool_calls == []
+    assert final.answer == offline(small_index, question).answer

@@ -22,6 +22,7 @@ from typing import Iterator
 
 from glossarian.answer import Answer
 from glossarian.answer.checks import Expectations, check_answer, numbers_in
+from glossarian.answer.composer import Composer
 from glossarian.answer.events import Event, Notice, Request, Text, ToolFailed, ToolRan, fold
 
 log = logging.getLogger("glossarian")
@@ -65,18 +66,17 @@ def expectations(request: Request, tools: list) -> Expectations:
 
 def guarded(llm, request: Request) -> Iterator[Answer]:
     """Answer snapshots from the LLM, or from the offline composer when the LLM's answer cannot stand."""
-    from glossarian.answer.composer import Composer
     from glossarian.answer.llm import LLMOverrun, LLMUnavailable
 
-    lead: list[Event] = []
+    ran: list[Event] = []  # the calculator's events, shown first and replayed by a fallback (never run twice)
     if request.intent == "compute" or request.tool_call is not None:
-        lead = list(Composer().compute(request)) if request.tool_call is not None else []
-        if not any(isinstance(e, ToolRan) for e in lead):
+        ran = list(Composer().compute(request)) if request.tool_call is not None else []
+        if not any(isinstance(e, ToolRan) for e in ran):
             # No calculator, or it refused the arguments: the offline answer says so rather than let a model guess.
-            yield from fold(Composer().answer(request), request)
+            yield from fold(_Replayed(ran).answer(request), request)
             return
-        lead.append(Text("\n\n"))
-    computed = [e.result for e in lead if isinstance(e, ToolRan)]
+    computed = [e.result for e in ran if isinstance(e, ToolRan)]
+    lead = [*ran, Text("\n\n")] if ran else []
     said: list[str] = []  # the model's text alone, for the checks
 
     def model_events() -> Iterator[Event]:
@@ -93,20 +93,33 @@ def guarded(llm, request: Request) -> Iterator[Answer]:
         for answer in fold(chain(lead, model_events()), request):
             yield answer
     except LLMOverrun as exc:
-        yield from _fall_back("overrun", exc, request)
+        yield from _fall_back("overrun", exc, request, ran)
         return
     except LLMUnavailable as exc:  # the reason (with the endpoint's address) goes to the log, not to wiki readers
-        yield from _fall_back("unavailable", exc, request)
+        yield from _fall_back("unavailable", exc, request, ran)
         return
     failed = check_answer("".join(said), expectations(request, answer.tool_calls if answer else []))
     if failed:
-        yield from _fall_back("checks", ", ".join(failed), request, failed)
+        yield from _fall_back("checks", ", ".join(failed), request, ran, failed)
 
 
-def _fall_back(reason: str, why, request: Request, failed: list[str] | None = None) -> Iterator[Answer]:
-    from glossarian.answer.composer import Composer
-
+def _fall_back(reason: str, why, request: Request, ran: list[Event],
+               failed: list[str] | None = None) -> Iterator[Answer]:
     with _counts_lock:
         _counts.update(failed or [reason])
     log.warning("LLM %s, answering offline: %s (question: %r)", LOGGED[reason], why, request.question[:120])
-    yield from fold(Composer().answer(request), request, notice(reason, request.language))
+    yield from fold(_Replayed(ran).answer(request), request, notice(reason, request.language))
+
+
+class _Replayed(Composer):
+    """The offline composer, with the calculator's events from this request replayed instead of run again (a
+    calculator can take seconds; a refusal may be its time limit)."""
+
+    def __init__(self, ran: list[Event]) -> None:
+        self.ran = ran
+
+    def compute(self, request: Request):
+        if not self.ran:  # nothing ran: no calculator for it (the composer says so)
+            return (yield from super().compute(request))
+        yield from self.ran
+        return any(isinstance(e, ToolRan) for e in self.ran)
