@@ -144,7 +144,7 @@ def llama_server(llama: tuple[Path, Path], log_path: Path):
     finally:
         proc.terminate()
         try:
-            proc.wait(15)
+            proc.wait(5)  # it finishes the abandoned generation before it exits on SIGTERM
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
