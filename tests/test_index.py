@@ -118,7 +118,8 @@ def test_editing_one_entry_re_embeds_only_that_entry(work, embedder, model_id):
     assert report.changed == ["neck"] and report.added == [] and report.removed == []
     assert report.embedded == 1
     neck = next(e for e in load_index(index, model_id).entries if e.id == "neck")
-    assert "RetinaNet's FPN is the textbook example" in neck.en
+    # the edited sentence is in the "When to use" facet (v2 entries keep only the definition in `en`)
+    assert "RetinaNet's FPN is the textbook example" in neck.facet("en", "when")
 
 
 def test_deleting_an_entry_removes_it_from_the_index(work, embedder, model_id):
@@ -258,8 +259,12 @@ def _wait_for(proc: subprocess.Popen, condition, log: Path, what: str, limit: fl
 
 
 def _touch_english(path: Path, note: str) -> None:
+    """Append `note` to the English definition (the text between "## English" and its first facet heading)."""
     text = path.read_text("utf-8")
-    path.write_text(text.rstrip("\n") + f" {note}\n", "utf-8")
+    head, sep, rest = text.partition("## English\n")
+    assert sep, path
+    definition, heading, facets = rest.partition("\n### ")
+    path.write_text(head + sep + definition.rstrip("\n") + f" {note}\n" + heading + facets, "utf-8")
 
 
 @pytest.mark.slow

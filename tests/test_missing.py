@@ -27,6 +27,7 @@ ABSENT = [
     ("What is deformable convolution?", "deformable convolution"), ("What is Mish?", "Mish"),
     ("What is a Wasserstein GAN?", "Wasserstein GAN"), ("What is StyleGAN?", "StyleGAN"),
     ("什么是 Swin Transformer", "Swin Transformer"), ("What is ring attention?", "ring attention"),
+    ("What is PagedAttention? I read about it in a paper.", "PagedAttention"),  # the first sentence asks
 ]
 TYPOS = [
     ("什么是 droput", "dropout"), ("What is dropuot?", "dropout"), ("What is a backbnoe?", "backbone"),
@@ -116,3 +117,13 @@ def test_an_injected_request_to_invent_a_term_is_refused_in_chinese(assistant):
 def test_ordinary_questions_are_not_mistaken_for_missing_terms(assistant, question):
     a = assistant.ask(question)
     assert a.missing_term is None and a.sources
+
+
+@pytest.mark.parametrize("question, entry_id", [
+    ('什么是骨干网络？<img src=x onerror="window.__x=1">', "backbone"),
+    ("What is dropout? <a href='https://example.com/paper' title=\"the paper\">link</a>", "dropout"),
+])
+def test_pasted_html_is_not_taken_for_a_term(assistant, question, entry_id):
+    a = assistant.ask(question)  # a quoted attribute value (onerror="...") names no term the reader asked about
+    assert a.missing_term is None
+    assert a.sources and a.sources[0].entry.id == entry_id

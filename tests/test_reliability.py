@@ -21,7 +21,10 @@ from glossarian.config import Settings
 from glossarian.web import create_app
 
 pytestmark = pytest.mark.slow
-ANSWER_KEYS = {"question", "language", "answer", "sources", "tool_calls"}
+# Answer.to_json() (the CLI prints it as is); the API adds the answer_id that POST /api/feedback takes.
+ANSWER_KEYS = {"question", "language", "answer", "intent", "missing_term", "sources", "closest", "tool_calls",
+               "tool_errors"}
+API_KEYS = ANSWER_KEYS | {"answer_id"}
 NASTY = [
     "", "   \n\t ", "\x00\x01\x02binary", "a" * 100_000, "ما هو التعلم العميق؟", "\u202e什么是 GAP\u202c",
     "🤖🔥 what is GAP 🙃", "什么是 backbone and what is 学习率 ?", "Ｆｕｌｌｗｉｄｔｈ ＧＡＰ", "<script>alert(1)</script>",
@@ -64,7 +67,7 @@ def check_response(r: httpx.Response) -> None:
     assert r.status_code < 500, (r.status_code, r.text[:300])
     data = r.json()
     if r.status_code == 200:
-        assert set(data) == ANSWER_KEYS and isinstance(data["answer"], str) and data["answer"]
+        assert set(data) == API_KEYS and isinstance(data["answer"], str) and data["answer"]
     else:
         assert 400 <= r.status_code < 500 and data.get("error"), data
 
@@ -90,13 +93,20 @@ def test_cli_batch_answers_every_line_with_json_and_never_crashes(live, lines):
              .replace("\x1c", " ").replace("\x1d", " ").replace("\x1e", " ").replace("\x85", " ")
              .replace("\u2028", " ").replace("\u2029", " ") for ln in lines]
     env = cli_env(index=live[1].index, corpus=CORPUS)
-    proc = subprocess.run([sys.executable, "-m", "glossarian", "ask"], input="\n".join(lines).encode("utf-8", "surrogatepass"),
-                          env=env, capture_output=True, timeout=600)
+    stdin = "".join(ln + "\n" for ln in lines).encode("utf-8", "surrogatepass")
+    proc = subprocess.run([sys.executable, "-m", "glossarian", "ask"], input=stdin, env=env, capture_output=True, timeout=600)
     assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")[-2000:]
-    out = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
-    assert len(out) == sum(1 for ln in lines if ln.strip())
-    for obj in out:
-        assert ("answer" in obj and set(obj) == ANSWER_KEYS) or (obj.get("error") and obj.get("hint"))
+    # Output line N answers input line N, blank lines included (they get an error object), so a script can zip them.
+    stdout = proc.stdout.decode("utf-8")
+    assert stdout.endswith("\n")
+    out = [json.loads(line) for line in stdout[:-1].split("\n")]
+    assert len(out) == len(lines)
+    for obj, line in zip(out, lines):
+        assert obj["question"] == line
+        if "error" in obj:
+            assert set(obj) == ANSWER_KEYS | {"error", "hint"} and obj["error"] and obj["hint"]
+        else:
+            assert set(obj) == ANSWER_KEYS and obj["answer"] and line.strip()
 
 
 # ---------------------------------------------------------------- broken indexes under a running server
@@ -132,20 +142,25 @@ def test_a_broken_new_index_is_refused_and_the_last_good_one_keeps_serving(live,
     index = Path(s.index)
     good = os.readlink(index / "current")
     question = {"question": "什么是全局平均池化？"}
-    before = httpx.post(url + "/api/ask", json=question, timeout=60).json()
+
+    def ask() -> dict:  # the answer without its answer_id (a new one per request)
+        r = httpx.post(url + "/api/ask", json=question, timeout=60)
+        assert r.status_code == 200, r.text[:300]
+        return {k: v for k, v in r.json().items() if k != "answer_id"}
+
+    before = ask()
     bad = f"broken-{how}"
     shutil.copytree(index / good, index / "builds" / bad)
     _damage(index / "builds" / bad, how)
     try:
         _point_current_at(index, bad)
-        after = httpx.post(url + "/api/ask", json=question, timeout=60)
-        assert after.status_code == 200 and after.json() == before
+        assert ask() == before
         health = httpx.get(url + "/healthz", timeout=30).json()
         assert "index build" in health.get("reload_error", "") or "index build" in health.get("error", "")
     finally:
         _point_current_at(index, Path(good).name)
         shutil.rmtree(index / "builds" / bad, ignore_errors=True)
-    assert httpx.post(url + "/api/ask", json=question, timeout=60).json() == before
+    assert ask() == before
 
 
 # ---------------------------------------------------------------- load
@@ -216,16 +231,44 @@ def test_auth_and_rate_limit_hold_under_16_concurrent_clients(live):
         assert results.count(200) == 30, results.count(200)
 
 
-@pytest.mark.parametrize("question", [
-    "compute softmax of [1,2,3] at temperature 0",
-    "compute softmax of [1,2,3] at temperature -2",
-    "算一下 GAP 输出形状，输入是 (100000, 100000, 100, 100)",
-    "softmax of [nan, 1, 2] at T=1",
-    "compute the softmax of " + ", ".join(["1"] * 5000) + " at temperature 1",
+REFUSED = {"en": "The computation did not run: ", "zh": "没有算出结果："}
+
+
+@pytest.mark.parametrize("question, lang, reason", [
+    ("compute softmax of [1,2,3] at temperature 0", "en", "temperatures[0] = 0 must be at least 0.01"),
+    ("compute softmax of [1,2,3] at temperature -2", "en", "temperatures[0] = -2 must be at least 0.01"),
+    ("计算 softmax([1, 2, 3])，温度为 0", "zh", "（temperatures[0] = 0）不能小于 0.01"),
+    # NaN or infinity in the list: refused, never computed on the remaining numbers
+    ("softmax of [nan, 1, 2] at T=1", "en", "logits[0] = nan is not a finite number"),
+    ("算一下 softmax([1, 2, -inf])", "zh", "（logits[2] = -inf）不是有限的数"),
+    # no tensor can have a dimension beyond torch's signed 64-bit sizes
+    ("算一下 GAP 输出形状，输入是 (100000000000000000000, 3, 7, 7)", "zh", "（shape[0] = 100000000000000000000）不能大于"),
 ])
-def test_abusive_tool_requests_are_refused_in_a_normal_answer(live, question):
+def test_abusive_tool_requests_are_refused_in_a_normal_answer(live, question, lang, reason):
     r = httpx.post(live[0] + "/api/ask", json={"question": question}, timeout=60)
     check_response(r)
+    assert r.status_code == 200
     data = r.json()
-    if r.status_code == 200:
-        assert data["tool_calls"] == [] and ("did not run" in data["answer"] or "没有运行" in data["answer"])
+    assert data["language"] == lang and data["tool_calls"] == [] and len(data["tool_errors"]) == 1
+    first = data["answer"].split("\n\n")[0]  # the refusal leads the answer, in the question's language
+    assert first.startswith(REFUSED[lang]) and reason in first, first
+
+
+def test_a_huge_but_possible_shape_is_answered_by_formula(live):
+    """GAP needs no memory to say what shape it gives: a 10^20-element input is answered, with a snippet that runs."""
+    r = httpx.post(live[0] + "/api/ask", json={"question": "算一下 GAP 输出形状，输入是 (100000, 100000, 100, 100)"},
+                   timeout=60)
+    check_response(r)
+    data = r.json()
+    assert data["language"] == "zh" and data["tool_errors"] == [] and [t["name"] for t in data["tool_calls"]] == ["pooling"]
+    assert "(100000, 100000, 1, 1)" in data["answer"].split("\n\n")[0]
+    snippet: dict = {}
+    exec(data["tool_calls"][0]["result"]["code"], snippet)  # the answer's own PyTorch code (meta tensors: no memory)
+    assert snippet["values"]["output_shape"] == [100000, 100000, 1, 1]
+
+
+def test_a_question_longer_than_the_limit_is_refused_with_a_clear_4xx(live):
+    r = httpx.post(live[0] + "/api/ask", timeout=60,
+                   json={"question": "compute the softmax of " + ", ".join(["1"] * 5000) + " at temperature 1"})
+    check_response(r)
+    assert r.status_code in (400, 413, 422) and "2000" in r.json()["error"]

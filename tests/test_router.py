@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from glossarian.errors import ToolError
 from glossarian.tools import ToolCall, get_tool, route, run_tool
 from glossarian.tools.reading import nested_lists, number_lists, numbers, shapes
 from glossarian.tools.registry import validate
@@ -114,6 +115,26 @@ def test_lists_and_nested_lists():
     assert number_lists("logits [2, 0.5, -1]") == [[2, 0.5, -1]]
     assert number_lists("0.5、1 和 2") == [[0.5, 1, 2]]
     assert nested_lists("[[1, 2], [3, 4]] and [5]") == [[[1, 2], [3, 4]]]
+
+
+@pytest.mark.parametrize("question,name,where", [
+    ("softmax of [nan, 1, 2] at T=1", "softmax_temperature", "logits[0] = nan"),
+    ("softmax of nan, 1, 2", "softmax_temperature", "logits[0] = nan"),
+    ("算一下 softmax([1, 2, -inf])", "softmax_temperature", "logits[2] = -inf"),
+    ("iou of [0, 0, inf, 2] and [1, 1, 3, 3]", "iou", "box_a[2] = inf"),
+    ("kl divergence p = [0.5, nan] q = [0.5, 0.5]", "kl_divergence", "p[1] = nan"),
+])
+def test_nan_or_infinity_in_a_list_is_refused_not_dropped(question, name, where):
+    """Computing on the other numbers would answer a question nobody asked."""
+    call = route(question)
+    assert call is not None and call.name == name
+    with pytest.raises(ToolError) as caught:
+        run_tool(call.name, call.arguments)
+    assert where in str(caught.value) and "not a finite number" in str(caught.value)
+
+
+def test_words_that_contain_nan_or_inf_are_not_numbers():
+    assert number_lists("information, infinite banana 1, 2") == [[1, 2]]
 
 
 def finishes(fn, *args) -> bool:

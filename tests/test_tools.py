@@ -163,6 +163,8 @@ def test_importing_tools_and_routing_does_not_import_torch_or_matplotlib():
     ("lr_schedule", {"warmup_steps": 10, "step": 50}, "total number of steps"),
     ("topk_accuracy", {"k": 7}, "within"),
     ("pooling", {"shape": [1, 2]}, "too few"),
+    ("pooling", {"shape": [10**20, 3, 7, 7]}, "at most 9223372036854775807"),  # beyond torch's int64 sizes
+    ("linear", {"leading_shape": [10**20]}, "at most 9223372036854775807"),
     ("linear", {"junk": 1}, "not an argument"),
     ("softmax_temperature", ["not", "an", "object"], "object"),
 ])

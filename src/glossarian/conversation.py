@@ -113,6 +113,8 @@ def plan(question: str, lang: str, history: list[Turn], retriever) -> Request:
     hits = list(retrieval.hits)
     subjects = _subjects(retrieval, hits, subject, index if kind == "compare" else None)
     tool_call = _tool_call(question, kind, subject, state.tool, route)
+    if kind == "example" and tool_call is not None and _glossary_example_fits(question, tool_call, subjects, lang):
+        tool_call = None
     if tool_call is not None and kind not in ("compute", "example"):
         kind = "compute"
     missing = None
@@ -167,6 +169,18 @@ def _tool_call(question: str, kind: str, subject, last_tool: dict | None, route)
     if subject is not None:
         return route(f"{subject.term_en} {question}")
     return None
+
+
+# Asking to see something run, not for the glossary's worked example.
+DEMO = re.compile(r"\bdemo|\brun\b|\bcode\b|演示|跑一下|跑个|代码|运行", re.I)
+
+
+def _glossary_example_fits(question: str, call, subjects: list, lang: str) -> bool:
+    """"Give me an example of max pooling" with no numbers of its own: the entry's worked example answers it
+    better than a calculator run on assumed inputs. With inputs given ("an example with a 2x64x7x7 input"), or
+    when the entry has no example, the calculator runs."""
+    given = not call.defaulted or re.search(r"\d", question) or DEMO.search(question)
+    return not given and bool(subjects) and bool(subjects[0].entry.facet(lang, "example"))
 
 
 def _related(hits: list, index) -> dict:

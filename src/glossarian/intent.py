@@ -25,7 +25,7 @@ LABEL = {
 PATTERNS = {
     # A computation asks for numbers: explicit verbs, or concrete inputs (shapes, lists, "T=5").
     "compute": r"算一下|算算|帮我算|计算一下|计算下|求一下|等于多少|是多少|输出(?:的)?形状|参数量|多少个?参数|变成什么形状"
-               r"|\bcompute\b|\bcalculate\b|\bcalc\b|output shape|what shape|how many param|\d+\s*[x×]\s*\d+"
+               r"|\bcompute\b|\bcalculate\b|\bcalc\b|output shape|what shape|how many param|\d+\s*[x×]\s*\d+(?![\d.])(?!\s*-?\s*(?:conv|卷积|kernel|核|filter|滤波))"
                r"|\[\s*-?\d|(?:^|[\s,，(（])(?:t|τ|temperature|温度|lr|步|step)\s*[=＝]\s*-?\d",
     "name": r"叫什么|叫啥|怎么称呼|称为什么|有(?:什么|没有)?名字|叫做什么|什么术语|学名|统称"
             r"|what(?:'s| is| do you| do people| does one)? (?:it |that |this )?call|what (?:is|'s) (?:the )?(?:name|term)"

@@ -48,6 +48,9 @@ GENERIC_EN = STOPWORDS | {
 GENERIC_ZH = re.compile(r"的|里|中|这个|那个|这种|那种|一种|一个|什么|模型|方法|算法|技术|机制|概念|网络|结构|东西|意思"
                         r"|定义|作用|用途|原理|到底|究竟|具体|深度学习|机器学习")
 CJK = re.compile(r"[\u3400-\u9fff]")
+# HTML tags pasted into a question are markup, not prose: an attribute value in quotes (onerror="...") names no term.
+MARKUP = re.compile(r"</?[A-Za-z][^<>]*>")
+SENTENCE = re.compile(r"[^?？!！。]+[?？!！。]*")
 SUBJECT_MAX_WORDS = 4    # longer subjects describe a term rather than name it ("the trick where ...")
 SUBJECT_MAX_CJK = 8
 NEAR_TYPOS = 2           # edits within which a subject is a retrieved name typed wrongly; the name
@@ -56,14 +59,14 @@ NEAR_TYPOS = 2           # edits within which a subject is a retrieved name type
 
 def subjects(question: str) -> list[tuple[str, bool]]:
     """(phrase, quoted) for each phrase the question asks about by name, quoted ones first (may be empty)."""
-    text = normalize(question)
+    text = MARKUP.sub(" ", normalize(question))
     found = [(next(g for g in m.groups() if g).strip(), True) for m in QUOTED.finditer(text)]
-    for pattern in SUBJECT_PATTERNS:
-        m = pattern.match(text)
-        if m:
-            phrase = m.group("s").strip(" ,，:：'\"“”‘’「」")
-            found.append((_head(phrase), False))
-            break
+    # The first sentence that asks about something by name: "What is X? I saw it in a paper" asks about X.
+    match = next((m for sentence in SENTENCE.findall(text) for pattern in SUBJECT_PATTERNS
+                  if (m := pattern.match(sentence.strip()))), None)
+    if match:
+        phrase = match.group("s").strip(" ,，:：'\"“”‘’「」")
+        found.append((_head(phrase), False))
     else:
         bare = text.strip(" ?？!！.。")
         if len(bare.split()) <= 2 and SPECIFIC.fullmatch(bare):  # a bare "SwiGLU?" is a subject on its own
@@ -155,7 +158,19 @@ def _covered(phrase: str, matcher, entries, near_names: list[str], strict: bool)
         content = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", rest) if w.lower() not in GENERIC_EN]
         if len(content) == 1 and not CJK.search(rest):
             return True  # one ordinary lowercase word ("weather") is a topic, not a term the glossary lacks
+    if strict and _proper_leftover(rest, matcher, entries):
+        return False  # "Swin Transformer": a glossary name plus a proper name that no glossary name uses
     return not _unknown_words(rest, matcher.known_words)
+
+
+def _proper_leftover(rest: str, matcher, entries) -> bool:
+    """A capitalised word left beside a glossary name that is neither generic nor part of any glossary name: the
+    whole phrase is another term's name, even when the corpus mentions that word in passing."""
+    words = getattr(matcher, "_name_words", None)
+    if words is None:
+        words = {w.lower() for e in entries for n in e.names for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", n)}
+        matcher._name_words = words
+    return any(w.lower() not in GENERIC_EN and w.lower() not in words for w in re.findall(r"\b[A-Z][a-z]+\b", rest))
 
 
 def missing_term(question: str, matcher, entries, near=()) -> str | None:
@@ -186,14 +201,12 @@ def _words(text: str) -> set[str]:
 
 
 def plausible_neighbours(term: str, retrieval, limit: int = 3) -> list:
-    """Entries worth offering as "closest entries" for a missing term: among what retrieval would have
-    answered with (never the leftovers of an abstention), those sharing a word with the term's name or
-    mentioning it. The nearest vectors alone are not enough: "B-tree index" is close to IoU."""
-    if retrieval.abstained:
-        return []
+    """Entries worth offering as "closest entries" for a missing term: among what retrieval answered with (or,
+    when it abstained, its nearest entries), those sharing a word with the term's name or mentioning it. The
+    nearest vectors alone are not enough: "B-tree index" is close to IoU."""
     wanted = _words(term)
     out = []
-    for hit in retrieval.hits:
+    for hit in retrieval.nearest if retrieval.abstained else retrieval.hits:
         e = hit.entry
         text = f"{e.zh}\n{e.en}".lower()
         if wanted & _words(" ".join(e.names)) or term.lower() in text:

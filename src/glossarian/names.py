@@ -97,6 +97,7 @@ class NameMatcher:
         ordinary = ordinary or set()
         self.exact: dict[str, set[int]] = defaultdict(set)
         self.case_sensitive: dict[str, set[str]] = {}  # key -> the spellings that count
+        self.abbreviations: dict[str, set[str]] = defaultdict(set)  # key -> names spelt as abbreviations (BN, mAP)
         self.fuzzy_ascii: dict[str, set[tuple[str, int, str, int]]] = defaultdict(set)
         self.fuzzy_cjk: dict[str, set[tuple[int, str]]] = defaultdict(set)
         names = sum(len(e.names) for e in entries)
@@ -104,6 +105,7 @@ class NameMatcher:
         if not self.fuzzy_enabled:
             log.warning("Typo matching is off: the corpus has %d names, more than %d (names.FUZZY_MAX_NAMES); "
                         "exactly written names still match.", names, FUZZY_MAX_NAMES)
+        self.primary = {i: normalize(e.term_en) for i, e in enumerate(entries)}
         for i, e in enumerate(entries):
             for name in e.names:
                 key = name_key(name)
@@ -111,6 +113,9 @@ class NameMatcher:
                     continue
                 self.exact[key].add(i)
                 stripped = normalize(name)
+                spelled = SEPARATORS.sub("", stripped)
+                if spelled.isascii() and len(spelled) <= 6 and (spelled.isupper() or _mixed_case(spelled)):
+                    self.abbreviations[key].add(spelled)
                 if key in ordinary and _mixed_case(stripped):
                     self.case_sensitive.setdefault(key, set()).add(SEPARATORS.sub("", stripped))
                 if not self.fuzzy_enabled:
@@ -164,6 +169,21 @@ class NameMatcher:
         """Entries named in the question, in order of appearance; longest names win overlaps."""
         return self._named(question)[0]
 
+    def abbreviated(self, question: str) -> list[int]:
+        """Entries named by one of their abbreviations, spelt as the glossary spells it (BN, GAP, mAP, CoT). Unlike
+        a word ("head", "gap", or "HEAD" in git), such a spelling names one thing."""
+        text = normalize(question)
+        _, taken = self._named(question)
+        out: list[int] = []
+        for a, b, ids, key in self._spans(question):
+            if (a, b) in taken and SEPARATORS.sub("", text[a:b]) in self.abbreviations.get(key, ()):
+                out += [i for i in ids if i not in out]
+        return out
+
+    def exactly(self, phrase: str) -> list[int]:
+        """Entries one of whose names is exactly `phrase` (case and separators aside)."""
+        return sorted(self.exact.get(name_key(phrase), ()))
+
     # -- fuzzy -----------------------------------------------------------------------------------
     def fuzzy_spans(self, question: str) -> list[tuple[int, int, int, str]]:
         """(start, end, entry, correct name) for names written with a typo; never inside an exact match.
@@ -178,8 +198,11 @@ class NameMatcher:
             return []
         _, taken = self._named(question)
 
-        def free(a: int, b: int) -> bool:
-            return not any(a < y and x < b for x, y in taken + [(s[0], s[1]) for s in spans])
+        def free(a: int, b: int, words: int = 1) -> bool:
+            # A longer several-word name may swallow an exact shorter one: "gradient desent" is Gradient Descent
+            # with a typo, not Gradient followed by a stray word.
+            exact = [(x, y) for x, y in taken if not (words > 1 and a <= x and y <= b and y - x < b - a)]
+            return not any(a < y and x < b for x, y in exact + [(s[0], s[1]) for s in spans])
 
         spans: list[tuple[int, int, int, str]] = []
         words = [(m.start(), m.group()) for m in re.finditer(r"[a-z0-9]+", low)]
@@ -188,21 +211,24 @@ class NameMatcher:
                 parts = [w for _, w in words[s : s + n]]
                 window = "".join(parts)
                 start, end = words[s][0], words[s + n - 1][0] + len(words[s + n - 1][1])
-                if (len(window) < 5 or window in self.exact or not free(start, end)
+                if (len(window) < 5 or window in self.exact or not free(start, end, n)
                         or all(p in self.known_words for p in parts)):  # a typo is not a real word
                     continue
                 allowed = 2 if len(window) >= 10 else 1
                 digits = re.findall(r"\d", window)
                 best = None
-                for d in _deletes(window) | {window}:
-                    for key, i, name, name_words in self.fuzzy_ascii.get(d, ()):
+                # Sorted, so that ties (several spellings of one name: "cross-entropy", "Cross Entropy") are broken
+                # the same way in every process; set order changes with PYTHONHASHSEED and so did the embedding.
+                for d in sorted(_deletes(window) | {window}):
+                    for key, i, name, name_words in sorted(self.fuzzy_ascii.get(d, ())):
                         if name_words != n or re.findall(r"\d", key) != digits:
                             continue
                         dist = OSA.distance(window, key, score_cutoff=allowed)
-                        if dist <= allowed and (best is None or dist < best[0]):
-                            best = (dist, i, name)
+                        rank = (dist, i, name != self.primary.get(i), name)  # ties: the entry's English term
+                        if dist <= allowed and (best is None or rank < best):
+                            best = rank
                 if best:
-                    spans.append((start, end, best[1], best[2]))
+                    spans.append((start, end, best[1], best[3]))
         for run in re.finditer(r"[\u3400-\u9fff]{3,}", low):
             chunk = run.group()
             for length in range(min(len(chunk), 8), 2, -1):

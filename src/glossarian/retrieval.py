@@ -88,6 +88,7 @@ class Features:
     seeking: bool  # the question asks for a name
     background: float  # best cosine against the background passages
     qvec: np.ndarray
+    plain: int | None = None  # the one entry the question is plainly about (see Retriever.plainly_about)
 
 
 class Retriever:
@@ -128,7 +129,24 @@ class Retriever:
         top_lex = float(lex.max()) if n else 0.0
         lexn = lex[cands] / top_lex if top_lex > 0 else np.zeros(len(cands), dtype=np.float32)
         return Features(question, text, cands, cos, np.asarray(lexn, dtype=np.float32),
-                        named, bool(NAME_SEEKING.search(text)), float(bg), qvec)
+                        named, bool(NAME_SEEKING.search(text)), float(bg), qvec,
+                        self.plainly_about(text, named) if mode == "hybrid" else None)
+
+    def plainly_about(self, question: str, named: list[int]) -> int | None:
+        """The entry a question is plainly about, whatever the embedding says: the subject of a definition
+        question is exactly its name ("What is BN?", "what is GAP in a CNN" — context after "in" aside), or
+        the question names only one entry and names it by an abbreviation written as such ("训练时 BN 的均值
+        怎么算"). A bare abbreviation embeds far from any definition, so cosine floors would refuse it."""
+        from glossarian.missing import subjects
+
+        for phrase, _ in subjects(question):
+            exact = [i for i in self.matcher.exactly(phrase) if i in named]
+            if len(exact) == 1:
+                return exact[0]
+        abbreviated = self.matcher.abbreviated(question)
+        if len(named) == 1 and abbreviated == named:
+            return named[0]
+        return None
 
     # -- decision ------------------------------------------------------------------------------------
     def decide(self, f: Features, k: int | None = None, mode: str = "hybrid",
@@ -153,6 +171,10 @@ class Retriever:
         unnamed_ok = best_unnamed >= cal.floor and best_unnamed - f.background >= cal.margin
         named_ok = [i for i in f.named if i in trusted and cos[i] >= cal.named_floor
                     and cos[i] - f.background >= cal.named_margin]
+        plain = f.plain if f.plain in trusted else None
+        if plain is not None:  # first, and answered even below the floors
+            named_ok = [plain, *(i for i in named_ok if i != plain)]
+            score[plain] = max(score.values()) + cal.named_bonus
         if not named_ok and not unnamed_ok:
             nearest = sorted(cos, key=lambda i: -cos[i])[:NEAREST]
             return Retrieval(f.question, [], abstained=True, background=f.background, named_in_question=order,

@@ -31,13 +31,35 @@ term_en: Probe Term
 term_zh: 探针术语
 aliases: [probe term, 探针]
 tags: [test]
+asks:
+  zh: [浏览器测试里那个带脚本的条目, 用来检查页面会不会执行条目里代码的词条, 测试跨站脚本用的假条目, 专门放 HTML 标签的测试词条]
+  en: [the test entry that carries script tags, the entry that checks whether pages run code from the glossary,
+       the fake entry used to test cross-site scripting, the glossary entry full of HTML tags]
 ---
 
 ## 中文
 探针术语是一个测试条目：<script>window.__xssZh=1</script> 和 <img src=x onerror="window.__xssImgZh=1"> 都应原样显示为文字。
 
+### 为什么
+条目的文字来自 Markdown 文件，任何人都可能写进 HTML；页面必须把它当文字显示。
+
+### 原理
+服务端和浏览器端都按纯文本转义条目内容。
+
+### 例子
+问「探针术语是什么？」，回答里能看到上面的标签原文。
+
 ## English
 A probe term is a test entry: <script>window.__xssEn=1</script> and <img src=x onerror="window.__xssImgEn=1"> must show as plain text.
+
+### Why
+Entry text comes from Markdown files that anyone may put HTML into; pages must show it as text.
+
+### How it works
+The server and the browser both escape entry text as plain text.
+
+### Example
+Ask "What is a probe term?" and the answer shows the tags above as written.
 """
 
 # A wiki page with its own CSS, so the test can see that the embed changes nothing on it.

@@ -10,13 +10,9 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's; never `playwright install`
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"{CHROMIUM} is missing: apt-get install -y chromium fonts-wqy-microhei"),
-]
+from helpers import needs_chromium
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, needs_chromium]
 
 ANSWER_TIMEOUT_MS = 60_000
 PAYLOAD_FLAGS = ["__xssQ", "__xssQImg", "__xssZh", "__xssImgZh", "__xssEn", "__xssImgEn"]
@@ -119,11 +115,13 @@ def test_each_browser_session_has_its_own_conversation(browser, app_url):
         second.close()
 
 
-def test_refused_question_is_explained_and_kept(page, app_url):
+@pytest.mark.parametrize("too_long, explained", [("为什么" * 1000, "问题有 3000 个字符，上限是 2000"),
+                                                  ("why " * 749 + "why?", "The question is 3000 characters long; the limit is 2000")],
+                         ids=["zh", "en"])
+def test_refused_question_is_explained_and_kept(page, app_url, too_long, explained):
     page.goto(app_url + "/")
-    too_long = "为什么" * 1000
     ask(page, too_long)
-    expect()(page.get_by_text("the limit is 2000").first).to_be_visible()
+    expect()(page.get_by_text(explained).first).to_be_visible()  # in the question's language
     expect()(page.get_by_role("textbox")).to_have_value(too_long)  # still there, to be shortened
     expect()(page.locator('[data-testid="user"]')).to_have_count(0)
     assert not any("Traceback" in line for line in page.console_lines)

@@ -11,13 +11,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers import copy_entries, running  # noqa: E402
+from helpers import copy_entries, needs_chromium, running  # noqa: E402
 from logdb import fresh_pg_database, pg, seed_row  # noqa: E402,F401  (fixtures)
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [pytest.mark.e2e, pytest.mark.slow,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                 reason=f"{CHROMIUM} is missing: apt-get install -y chromium fonts-wqy-microhei")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, needs_chromium]
 TIMEOUT_MS = 60_000
 ADMIN = ("maintainer", "a-long-admin-password")
 

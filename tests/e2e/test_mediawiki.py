@@ -17,15 +17,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from helpers import needs_chromium
+
 REPO = Path(__file__).resolve().parents[2]
 MEDIAWIKI = Path("/usr/share/mediawiki")
-CHROMIUM = "/usr/bin/chromium"
 ANSWER_TIMEOUT_MS = 60_000
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"{CHROMIUM} is missing: apt-get install -y chromium fonts-wqy-microhei"),
+    needs_chromium,
     pytest.mark.skipif(not (MEDIAWIKI / "maintenance" / "install.php").exists() or not shutil.which("php"),
                        reason="Debian's MediaWiki is not installed: run scripts/test.sh as root, or "
                               "apt-get install --no-install-recommends mediawiki php-sqlite3 php-cli"),

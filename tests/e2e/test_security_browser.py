@@ -7,25 +7,19 @@ leaves 127.0.0.1 is recorded and aborted.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from fake_openai_server import FakeOpenAI, text
-from helpers import copy_entries, free_port
+from helpers import copy_entries, free_port, needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"{CHROMIUM} is missing: apt-get install -y chromium fonts-wqy-microhei"),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, needs_chromium]
 
 ANSWER_TIMEOUT_MS = 60_000
 INJECTED = ("A backbone extracts features [1]. ![t](http://evil.example/track.png) "
@@ -100,10 +94,13 @@ def test_llm_markdown_images_do_not_load_and_links_are_safe(page, llm_app, path,
     assert log.locator("img").count() == log.locator('img[src*="/gradio_api/file="]').count() == 0
     assert [u for u in outside if "evil.example" in u] == []
     expect()(log).to_contain_text("<img src=http://evil.example/raw.png>")  # shown as text
+    expect()(log.locator('a[href="http://evil.example/raw.png"]')).to_have_count(1)  # a bare URL, without the ">"
     phish = log.locator('a[href="http://evil.example/phish"]')
     expect()(phish).to_have_count(1)
     assert {"noopener", "noreferrer"} <= set((phish.get_attribute("rel") or "").split())
     hrefs = log.locator("a[href]").evaluate_all("links => links.map(a => a.getAttribute('href'))")
-    assert all(h.startswith(("http://", "https://")) for h in hrefs), hrefs
+    # Every link is plain http(s), or the chat's own in-page anchor of a citation ("[1]" opens source card 1).
+    assert all(h.startswith(("http://", "https://")) or re.fullmatch(r"#source-\d+", h) for h in hrefs), hrefs
+    assert "#source-1" in hrefs
     # The image became a link the reader may choose to follow, not a request the browser makes.
     expect()(log.locator('a[href="http://evil.example/track.png"]')).to_have_count(1)

@@ -7,20 +7,14 @@ Screenshots go to test-artifacts/widget-*.png and chat-*.png for a human to look
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from conftest import free_port, static_site
+from helpers import needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
 ANSWER_TIMEOUT_MS = 60_000
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"{CHROMIUM} is missing: apt-get install -y chromium fonts-wqy-microhei"),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, needs_chromium]
 
 PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>Team wiki</title>

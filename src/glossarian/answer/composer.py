@@ -36,8 +36,8 @@ class Composer:
             return
         if request.intent == "compute" or request.tool_call is not None:
             ran = yield from self.compute(request)
-            if request.abstained or not request.subjects:
-                return
+            if request.tool_call is None or request.abstained or not request.subjects:
+                return  # no calculator fits: that one line, not a definition in place of a number
             if ran or request.followup:
                 h = request.subjects[0]
                 if (h.entry.id, "define") not in request.shown:  # the definition once, beside the numbers
@@ -73,7 +73,8 @@ class Composer:
 
     # -- computation ------------------------------------------------------------------------
     def compute(self, request: Request):
-        """Run the proposed tool; returns whether it ran. The calculators render their own result (the number
+        """Run the proposed tool; returns whether the request got its answer (a number, or a refusal with the
+        reason), after which only a one-line definition follows. The calculators render their own result (the number
         first, assumed values named in the question's language: tools/render.py). The LLM path runs this too,
         before asking the model (tools first: guard.py)."""
         from glossarian.errors import ToolError
@@ -89,7 +90,7 @@ class Composer:
         except ToolError as exc:
             yield ToolFailed(call.name, str(exc))
             yield Text(error_text(exc, lang))
-            return False
+            return True  # a refusal with its reason answers the request as much as a number does
         yield ToolRan(result)
         yield Text(result_text(result, lang, call))
         return True

@@ -5,13 +5,13 @@ import math
 import re
 
 from glossarian.tools import reading as rd
-from glossarian.tools.registry import Args, Tool, ToolOutput, arg, num, register, shape
+from glossarian.tools.registry import Args, Dim, Tool, ToolOutput, arg, num, register, shape
 
 
 class EmbeddingArgs(Args):
     num_embeddings: int = arg(10000, "vocabulary size", "词表大小", "Rows of the table (vocabulary size).", ge=1, le=10**9)
     embedding_dim: int = arg(256, "embedding dimension", "向量维度", "Length of each embedding vector.", ge=1, le=10**6)
-    input_shape: list[int] = arg([4, 32], "shape of the token ids", "输入 id 的形状", "Shape of the LongTensor of token ids, "
+    input_shape: list[Dim] = arg([4, 32], "shape of the token ids", "输入 id 的形状", "Shape of the LongTensor of token ids, "
                                  "e.g. [batch, sequence].", min_length=1, max_length=6)
 
 

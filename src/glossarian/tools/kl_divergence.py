@@ -66,7 +66,7 @@ def read(text: str) -> dict:
     found: dict = {}
     for key in ("p", "q"):
         if m := re.search(rf"(?<![a-z]){key}\s*(?:=|:|为|是)\s*[\[(]([^\[\]()]{{1,2000}})[\])]", text):
-            found[key] = [n.value for n in rd.numbers(m.group(1))]
+            found[key] = [n.value for n in rd.numbers(m.group(1), non_finite=True)]
             text = rd.blank(text, *m.span())
     lists = rd.number_lists(text)
     for key in ("p", "q"):

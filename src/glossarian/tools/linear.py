@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from glossarian.tools import reading as rd
-from glossarian.tools.registry import Args, Tool, ToolOutput, arg, num, register, shape
+from glossarian.tools.registry import Args, Dim, Tool, ToolOutput, arg, num, register, shape
 
 
 class LinearArgs(Args):
     in_features: int = arg(1024, "input features", "输入维度", "Input features.", ge=1, le=10_000_000)
     out_features: int = arg(256, "output features", "输出维度", "Output features.", ge=1, le=10_000_000)
     bias: bool = arg(True, "bias", "偏置", "Whether the layer has a bias (PyTorch's default: true).")
-    leading_shape: list[int] = arg([1], "leading input dimensions", "输入的前置维度", "The input's dimensions before the "
+    leading_shape: list[Dim] = arg([1], "leading input dimensions", "输入的前置维度", "The input's dimensions before the "
                                    "last one, e.g. [32, 128] for (batch, sequence).", quiet=True, min_length=0, max_length=6)
 
 

@@ -5,11 +5,11 @@ import re
 from typing import Literal
 
 from glossarian.tools import reading as rd
-from glossarian.tools.registry import Args, Tool, ToolOutput, arg, refuse, register, shape
+from glossarian.tools.registry import Args, Dim, Tool, ToolOutput, arg, refuse, register, shape
 
 
 class PoolingArgs(Args):
-    shape: list[int] = arg([2, 64, 7, 7], "input shape", "输入形状", "Input shape [N, C, H, W] or [C, H, W].",
+    shape: list[Dim] = arg([2, 64, 7, 7], "input shape", "输入形状", "Input shape [N, C, H, W] or [C, H, W].",
                            min_length=3, max_length=4)
     kind: Literal["avg", "max"] = arg("avg", "pooling kind", "池化方式", "Average or max pooling.", quiet=True)
     kernel_size: int | None = arg(None, "window", "池化窗口", "Window size; null means global pooling over H×W.", quiet=True,

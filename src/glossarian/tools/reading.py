@@ -19,6 +19,9 @@ _NUMBER = re.compile(
     r"(?:(k|m|万|千)(?![a-z]))?"
     r"(?![0-9a-df-jl-z_])(?!\s*[×*]\s*\d)"  # "7b", "3d", "16x", "7×7" are words or shapes, not numbers
 )
+# NaN and infinity written as list items ("softmax of [nan, 1, 2]", "[1, 2, -inf]"). Lists keep them so that the
+# calculator refuses the list (its arguments must be finite) instead of silently computing it without them.
+_NON_FINITE = re.compile(r"(?<![a-z0-9_.])([-+])?(nan|inf(?:inity)?|∞)(?![a-z0-9_])")
 _SCALE = {"k": 1e3, "m": 1e6, "万": 1e4, "千": 1e3}
 _LIST_GAP = re.compile(r"\s*(?:,|，|、|;|\band\b|和|与|及|\bor\b|或)?\s*")
 _BRACKETED = re.compile(r"[\[(]([^\[\]()]{1,4000})[\])]")
@@ -39,7 +42,8 @@ class Number:
         return int(self.value) if self.whole else self.value
 
 
-def numbers(text: str) -> list[Number]:
+def numbers(text: str, non_finite: bool = False) -> list[Number]:
+    """The numbers in `text`, in order; `non_finite` also reads nan, inf and ∞ (for lists, see _NON_FINITE)."""
     found = []
     for m in _NUMBER.finditer(text):
         raw = m.group().replace(",", "")
@@ -55,6 +59,11 @@ def numbers(text: str) -> list[Number]:
         if value == int(value) and abs(value) < 1e15 and "e" not in raw and "." not in raw:
             value = int(value)
         found.append(Number(value, m.start(), m.end()))
+    if non_finite:
+        for m in _NON_FINITE.finditer(text):
+            value = math.nan if m.group(2) == "nan" else (-math.inf if m.group(1) == "-" else math.inf)
+            found.append(Number(value, m.start(), m.end()))
+        found.sort(key=lambda n: n.start)
     return found
 
 
@@ -74,7 +83,7 @@ def bracketed_lists(text: str) -> list[tuple[list[float], int, int]]:
     out = []
     for m in _BRACKETED.finditer(text):
         inner = m.group(1)
-        nums = numbers(inner)
+        nums = numbers(inner, non_finite=True)
         if nums and re.fullmatch(r"[\s,，、;]*", _strip_spans(inner, nums)):
             out.append(([n.value for n in nums], m.start(), m.end()))
     return out
@@ -103,7 +112,7 @@ def nested_lists(text: str) -> list[list[list[float]]]:
 
 def plain_lists(text: str) -> list[list[float]]:
     """1, 2, 3 or 0.5、1 和 2 written without brackets (two or more numbers)."""
-    return [[n.value for n in run] for run in _runs(text, numbers(text), _LIST_GAP) if len(run) >= 2]
+    return [[n.value for n in run] for run in _runs(text, numbers(text, non_finite=True), _LIST_GAP) if len(run) >= 2]
 
 
 def number_lists(text: str) -> list[list[float]]:

@@ -6,7 +6,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Annotated, Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,6 +26,11 @@ class Refused(ToolError):
 
 def refuse(en: str, zh: str, hint_en: str, hint_zh: str) -> Refused:
     return Refused(en, zh, hint_en, hint_zh)
+
+
+# One tensor dimension: shapes are answered by formula, so any size PyTorch can hold is fine, but not more (sizes
+# are signed 64-bit in torch; torch.empty(10**20) fails, so the answer's reproducing snippet could not run).
+Dim = Annotated[int, Field(le=2**63 - 1)]
 
 
 class Args(BaseModel):
@@ -194,9 +199,11 @@ def _refusal(tool_: Tool, error: ValidationError) -> Refused:
     fields = tool_.args.model_fields
     name = str(first["loc"][0]) if first["loc"] else ""
     label_zh = (fields[name].json_schema_extra or {}).get("zh", name) if name in fields else where
+    # An unknown name is fixed by a valid one; a bad value (the usual case, shown to people in chat) by another value.
+    hint_en = (f"Valid arguments: {', '.join(fields)}." if first["type"] == "extra_forbidden"
+               else "Ask again with a value that fits.")
     return refuse(f"{where} {en.format(msg=msg, **ctx)}.", f"{label_zh}（{where}）{zh.format(msg=msg, **ctx)}。",
-                  f"Valid arguments: {', '.join(fields)}; see the tool's schema for the ranges.",
-                  "请换一个合理的取值再问一次。")
+                  hint_en, "请换一个合理的取值再问一次。")
 
 
 def validate(tool_: Tool, arguments: Any) -> Args:

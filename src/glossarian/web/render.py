@@ -1,8 +1,9 @@
 """Turn an Answer into chat messages: tool blocks and figures, the cited answer, then the sources as cards.
 
 All text that comes from users, the corpus or an LLM is made inert here: HTML shows as text, Markdown images
-never load (they become links), and the only links left are plain http(s) ones; Gradio adds
-rel="noopener noreferrer" to those. Gradio's own sanitiser stays on as a second line of defence.
+never load (they become links), and the only links left are plain http(s) ones (Gradio adds
+rel="noopener noreferrer" to those) and the in-page anchors of citations (#source-n). Gradio's own sanitiser
+stays on as a second line of defence.
 """
 from __future__ import annotations
 
@@ -75,8 +76,14 @@ def _inert(text: str) -> str:
     return ACTIVE.sub(lambda m: m.group(1) + ("" if len(m.group(1)) % 2 else "\\") + m.group(2), text)
 
 
+# ">" right after text closes a would-be tag ("<img src=http://x/y.png>"); GFM's autolinks run up to "<" or a
+# space, so it would end up in a linked bare URL (".../y.png%3E"). As an entity it still reads ">", and the
+# autolink stops before it. A ">" after a line start or a space (a quote, "a > b") is left as written.
+TAG_CLOSE = re.compile(r"(?<=\S)>")
+
+
 def _prose(text: str) -> str:
-    text, out, last = escape_html(text), [], 0
+    text, out, last = TAG_CLOSE.sub("&gt;", escape_html(text)), [], 0
     for m in LINK.finditer(text):
         out += [_inert(text[last:m.start()]), f"[{_inert(m.group(1))}]({m.group(2)})"]
         last = m.end()
