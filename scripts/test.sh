@@ -38,5 +38,8 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/bin/
     echo "!! nginx, redis-server or postgresql is missing: topology tests will be skipped (sudo apt-get install nginx-light redis-server postgresql)"
   fi
 fi
+# The real-server LLM tests need llama-cpp-python's server (built once per machine) and a small GGUF chat model;
+# prepared in the background while the other tests run (they run last and wait for it).
+source "$(dirname "$0")/_llama_server.sh"
 "$VENV/bin/glossarian" corpus check
 exec "$VENV/bin/python" -m pytest "$@"

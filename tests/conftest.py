@@ -91,3 +91,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.nodeid in QUARANTINE:
             item.add_marker(pytest.mark.xfail(reason="round-2 merge quarantine (see tests/conftest.py)", strict=False))
+    # Last: the real-server LLM tests wait for scripts/test.sh's background build of llama-cpp-python, which has
+    # the rest of the run to finish (a stable sort keeps every other test in its order).
+    items.sort(key=lambda item: item.get_closest_marker("real_llm") is not None)

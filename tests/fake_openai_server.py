@@ -50,6 +50,12 @@ def slow(seconds: float, reply: dict) -> dict:
     return {**reply, "sleep": seconds}
 
 
+def pinging(seconds: float, reply: dict, every: float = 0.2) -> dict:
+    """`reply`, after `seconds` of SSE keep-alive comments and nothing else, as llama-cpp-python's server sends
+    while it reads a long prompt (": ping" every 15 s there)."""
+    return {**reply, "pings": int(seconds / every), "ping_every": every}
+
+
 # ---------------------------------------------------------------- the server
 
 
@@ -152,6 +158,14 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
             self.end_headers()
+            try:
+                for _ in range(reply.get("pings", 0)):
+                    if fake.stopping.wait(reply["ping_every"]):
+                        return
+                    self.wfile.write(b": ping\n\n")
+                    self.wfile.flush()
+            except OSError:  # the client gave up
+                return
             self.wfile.write(fake.chunk({"role": "assistant", "content": ""}))
             for delta in reply["deltas"]:
                 if fake.stopping.wait(reply.get("delay", 0)):

@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from helpers import CORPUS, settings_for
-from fake_openai_server import FakeOpenAI, text, tool_call
+from fake_openai_server import FakeOpenAI, text
 from glossarian.assistant import Assistant, Turn
 from glossarian.errors import InputError
 
@@ -158,11 +158,12 @@ def llm_server():
 
 def test_llm_answer_streams_with_sources_and_tools(built_index, llm_server):
     llm_server.reset()
-    llm_server.script(tool_call("softmax_temperature", '{"logits": [1, 2, 3], "temperatures": [0.5]}'),
-                      text("温度为 0.5 时分布更尖锐 [1]，", "最大概率约 0.8668 [1]。"))
+    llm_server.script(text("Softmax 在温度为 0.5 时分布更尖锐 [1]，", "最大概率约 0.8668 [1]。"))
     s = settings_for(CORPUS, built_index).with_(llm_base_url=llm_server.url, llm_model="fake-model")
     a = Assistant(s).ask("温度 0.5 时 [1,2,3] 的 softmax 是多少？")
-    assert a.answer.startswith("温度为 0.5") and a.notice == ""
+    # The calculator runs first (its numbers open the answer); the model explains after it.
+    assert a.answer.endswith("Softmax 在温度为 0.5 时分布更尖锐 [1]，最大概率约 0.8668 [1]。") and a.notice == ""
+    assert a.answer.index("0.8668") < a.answer.index("Softmax 在温度")
     assert [t.name for t in a.tool_calls] == ["softmax_temperature"] and a.sources
 
 

@@ -290,10 +290,10 @@ def test_the_llm_prompt_carries_the_facet_the_intent_needs(assistant, llm_server
     from fake_openai_server import text
 
     llm_server.reset()
-    llm_server.script(text("Because early gradients are erratic [1]."))
+    llm_server.script(text("Warm-up is needed because early gradients are erratic [1]."))
     s = assistant.settings.with_(llm_base_url=llm_server.url, llm_model="fake-model")
     a = Assistant(s).ask("Why is warm-up needed?")
-    assert a.answer == "Because early gradients are erratic [1]." and a.intent == "why"
+    assert a.answer == "Warm-up is needed because early gradients are erratic [1]." and a.intent == "why"
     assert a.to_json()["sources"][0] == {**a.to_json()["sources"][0], "id": "warmup", "section": "definition,why"}
     user = llm_server.requests[0]["messages"][1]["content"]
     assert facet(assistant, "warmup", "en", "why") in user and "the reason (why)" in user
@@ -304,10 +304,12 @@ def test_a_tool_the_llm_calls_that_refuses_reaches_the_user(assistant, llm_serve
     from fake_openai_server import text, tool_call
 
     llm_server.reset()
+    # A question the router does not read as a computation (one it does runs the calculator before the model is
+    # asked: test_llm_guard.py), so the model makes the call itself.
     llm_server.script(tool_call("softmax_temperature", '{"logits": [1, 2, 3], "temperatures": [-1]}'),
-                      text("温度必须为正数 [1]。"))
+                      text("Softmax 的温度必须为正数 [1]。"))
     s = assistant.settings.with_(llm_base_url=llm_server.url, llm_model="fake-model")
-    a = Assistant(s).ask("温度系数设成 -1 时 [1,2,3] 的 softmax 是多少？")
+    a = Assistant(s).ask("softmax 的温度可以设成负数吗？")
     assert a.tool_calls == [] and [n for n, _ in a.tool_errors] == ["softmax_temperature"]
     assert a.notice.startswith("计算没有运行（softmax_temperature）") and "temperatures[0] = -1" in a.notice
     assert a.to_json()["tool_errors"][0]["name"] == "softmax_temperature"

@@ -136,18 +136,10 @@ class Assistant:
         request = plan(q, lang, history, self.retriever())
         llm = self._llm()
         if llm is not None and request.subjects and not request.missing_term:
-            from glossarian.answer.llm import LLMUnavailable
+            from glossarian.answer.guard import guarded
 
-            try:
-                yield from self._stream_llm(llm, request)
-                return
-            except LLMUnavailable as exc:
-                # The reason (with the endpoint's address) goes to the log, not to wiki readers.
-                log.warning("LLM unavailable, answering offline: %s", exc)
-                notice = ("LLM 暂不可用，以下是术语表的离线回答。" if lang == "zh"
-                          else "The LLM is unavailable right now; this is the glossary's offline answer.")
-                yield from fold(Composer().answer(request), request, notice)
-                return
+            yield from guarded(llm, request)  # falls back to the offline answer when the LLM's cannot stand
+            return
         yield from fold(Composer().answer(request), request)
 
     def _llm(self):
@@ -159,27 +151,6 @@ class Assistant:
 
             self._llm_backend = LLMBackend.from_settings(self.settings)
         return self._llm_backend
-
-    def _stream_llm(self, llm, request) -> Iterator[Answer]:
-        from glossarian.answer.events import fold
-        from glossarian.answer.llm import LLMUnavailable
-
-        answer = None
-        for answer in fold(self._with_tool_notes(llm.answer(request), request.language), request):
-            yield answer
-        if answer is None or not answer.answer.strip():
-            raise LLMUnavailable("the model returned an empty answer")
-
-    @staticmethod
-    def _with_tool_notes(events, lang: str):
-        """A tool the model called that refused its inputs is shown to the user, in their language."""
-        from glossarian.answer.events import Notice, ToolFailed
-
-        for event in events:
-            yield event
-            if isinstance(event, ToolFailed):
-                yield Notice(f"计算没有运行（{event.name}）：{event.message}" if lang == "zh"
-                             else f"The computation did not run ({event.name}): {event.message}")
 
     def ask(self, question, history: list[Turn] | None = None) -> Answer:
         answer = None
@@ -201,4 +172,8 @@ class Assistant:
         info["loaded"] = self._retriever is not None
         if self.last_reload_error:
             info["reload_error"] = self.last_reload_error
+        if self.settings.llm_base_url and self.settings.llm_model:
+            from glossarian.answer.guard import fallback_counts
+
+            info["llm_fallbacks"] = fallback_counts()  # LLM answers replaced by offline ones, by reason
         return info

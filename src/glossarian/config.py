@@ -28,7 +28,11 @@ class Settings:
     llm_base_url: str = ""
     llm_api_key: str = ""
     llm_model: str = ""
-    llm_timeout: float = 20.0
+    llm_timeout: float = 20.0  # seconds for one whole LLM answer (every request and tool round); then offline
+    # A glossary answer is one to three definitions (in corpus/: p95 291 English / 132 Chinese characters each) plus
+    # a sentence or two, ~1,200 English characters or ~300 tokens; 512 leaves room for Chinese, which most
+    # tokenizers spend more tokens on. Reasoning models that think aloud first need more.
+    llm_max_tokens: int = 512
     host: str = "127.0.0.1"
     port: int = 7860
     root_path: str = ""

@@ -40,8 +40,19 @@ NO_ENTRIES = {
 NO_NUMBERS = {"en": "none, so cite nothing", "zh": "无，不要标注任何引用"}
 
 USER = {
-    "en": "Glossary entries:\n{entries}\n\n{history}{asked}Question: {question}",
-    "zh": "术语表条目：\n{entries}\n\n{history}{asked}问题：{question}",
+    "en": "Glossary entries:\n{entries}\n\n{computed}{history}{asked}Question: {question}",
+    "zh": "术语表条目：\n{entries}\n\n{computed}{history}{asked}问题：{question}",
+}
+# A calculator already ran for the question (answer/guard.py, tools first): the model explains the result, and its
+# numbers are shown from the tool above the model's text, so the model is asked not to restate them.
+COMPUTED_HEADER = {
+    "en": "Already computed with a calculator (shown to the user above your answer; not a glossary entry, do not cite "
+          "it, do not repeat or change its numbers):\n",
+    "zh": "已经用计算器算出的结果（已显示在你的回答上方；它不是术语表条目，不要为它标注引用，不要重复或改动其中的数值）：\n",
+}
+COMPUTED_TASK = {
+    "en": "Explain in two or three sentences what this result shows, using the glossary entries.\n\n",
+    "zh": "请根据术语表条目，用两三句话解释这个结果说明了什么。\n\n",
 }
 ASKED = {  # one line telling the model what the question asks for, by intent
     "en": {"define": "a definition", "why": "the reason (why)", "how": "how it works", "example": "an example",
@@ -110,12 +121,26 @@ def format_history(history: list, language: str) -> str:
     return HISTORY_HEADER[language] + "\n".join(lines) + "\n\n" if lines else ""
 
 
-def build_messages(question: str, language: str, hits: list, history: list, intent: str = "define") -> list[dict]:
-    """The system + user messages for one question; `language` is "zh" or "en"."""
+def format_computed(results: list | None, language: str) -> str:
+    """Tool results already run for the question: what each says, in the question's language."""
+    lines = []
+    for result in results or []:
+        headline = result.headline.get(language) or next(iter(result.headline.values()), "")
+        summary = result.summary.get(language) or next(iter(result.summary.values()), "")
+        lines.append(f"- {result.name}: {_clip(headline, 400)} {_clip(summary, 600)}".rstrip())
+    return COMPUTED_HEADER[language] + "\n".join(lines) + "\n\n" + COMPUTED_TASK[language] if lines else ""
+
+
+def build_messages(question: str, language: str, hits: list, history: list, intent: str = "define",
+                   computed: list | None = None) -> list[dict]:
+    """The system + user messages for one question; `language` is "zh" or "en". `computed`: ToolResults that
+    already ran for it, for the model to explain rather than compute (then no "use a tool" line)."""
     language = language if language in SYSTEM else "en"
     numbers = ", ".join(f"[{n}]" for n in range(1, len(hits) + 1)) or NO_NUMBERS[language]
     asked = ASKED_LINE[language].format(asked=ASKED[language][intent]) if intent in ASKED[language] else ""
+    asked = "" if computed else asked
     user = USER[language].format(entries=format_entries(hits, language, intent), asked=asked,
+                                 computed=format_computed(computed, language),
                                  history=format_history(history, language), question=question.strip())
     return [
         {"role": "system", "content": SYSTEM[language].format(numbers=numbers)},

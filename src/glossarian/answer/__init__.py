@@ -3,6 +3,8 @@
 The package holds one seam for answer backends (`events.Backend`): the offline composer (`composer.py`)
 and the LLM endpoint (`llm.py`, with its stream filters in `filters.py`) both turn a `Request` into the
 same typed events (text, citation, tool ran, tool failed, notice); `fold` builds the Answer from them.
+The LLM's answer reaches the reader through `guard.py` (calculators first, a bounded stream, the answer
+checks of `checks.py`), which falls back to the composer's answer when the LLM's cannot stand.
 """
 from __future__ import annotations
 

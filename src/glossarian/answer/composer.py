@@ -35,7 +35,7 @@ class Composer:
             yield Text(missing_text(request.missing_term, request.closest, lang))
             return
         if request.intent == "compute" or request.tool_call is not None:
-            ran = yield from self._compute(request)
+            ran = yield from self.compute(request)
             if request.tool_call is None or request.abstained or not request.subjects:
                 return  # no calculator fits: that one line, not a definition in place of a number
             if ran or request.followup:
@@ -72,10 +72,11 @@ class Composer:
             yield from _related(subjects[:1], request)
 
     # -- computation ------------------------------------------------------------------------
-    def _compute(self, request: Request):
+    def compute(self, request: Request):
         """Run the proposed tool; returns whether the request got its answer (a number, or a refusal with the
         reason), after which only a one-line definition follows. The calculators render their own result (the number
-        first, assumed values named in the question's language: tools/render.py)."""
+        first, assumed values named in the question's language: tools/render.py). The LLM path runs this too,
+        before asking the model (tools first: guard.py)."""
         from glossarian.errors import ToolError
         from glossarian.tools import run_tool
         from glossarian.tools.render import error_text, no_calculator_text, result_text
