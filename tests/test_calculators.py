@@ -436,3 +436,33 @@ def test_f1_with_zero_predicted_positives_is_refused_with_the_reason():
     with pytest.raises(ToolError) as err:
         run_tool(call.name, call.arguments)
     assert "denominator is 0" in str(err.value)
+
+
+# ---------------------------------------------------------------- found while writing the closing table (2026-11-30)
+
+def test_windowed_max_pooling_with_the_size_after_the_word():
+    call, result, text = ask("max pooling 2x2 stride 2 on a (1, 64, 112, 112) input, output shape?")
+    expected = list(nn.MaxPool2d(2, 2)(torch.empty(1, 64, 112, 112, device="meta")).shape)
+    assert call.arguments["kernel_size"] == 2 and result.values["output_shape"] == expected == [1, 64, 56, 56]
+
+
+def test_fractions_in_a_distribution_are_one_number_each():
+    call, result, _ = ask("KL divergence of p=[0.2, 0.3, 0.5] from q=[1/3, 1/3, 1/3]")
+    p, q = torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64), torch.full((3,), 1 / 3, dtype=torch.float64)
+    assert call.name == "kl_divergence" and close(result.values["kl_pq"], F.kl_div(q.log(), p, reduction="sum").item())
+
+
+@pytest.mark.parametrize("question, x", [("what is sigmoid of -2?", -2), ("what is sigmoid(0.5)?", 0.5)])
+def test_what_is_a_function_of_a_number_is_computed(question, x):
+    call, result, text = ask(question)
+    assert call.name == "sigmoid" and close(result.values["sigmoid"][0], torch.sigmoid(torch.tensor(float(x))).item())
+
+
+def test_a_hyphenated_warmup_length_is_read():
+    call, result, _ = ask("what is the learning rate at step 500 of a 1000-step warmup to 3e-4")
+    assert call.arguments["warmup_steps"] == 1000 and close(result.values["lr"], 1.5e-4)
+
+
+def test_one_row_of_scores_in_double_brackets_is_a_batch_of_one():
+    call, result, _ = ask("what is top-1 accuracy of scores [[0.1, 0.9]] with labels [1]")
+    assert call.arguments["scores"] == [[0.1, 0.9]] and close(result.values["accuracy"], 1.0)

@@ -168,7 +168,7 @@ def read(text: str) -> dict:
             found["step"] = nums[0].as_int()
             text = rd.blank(text, *m.span())
     for pattern in (rf"(?:{WARMUP})(?:[_\s]*(?:steps?|epochs?|步数|阶段))?\s*(?:(?:for|of|over|during|lasts?|is|=|:|为|是|了|the|first|前)\s*)*{TOKEN}",
-                    rf"{TOKEN}\s*{UNIT}\s*(?:的|of)?\s*(?:linear\s+|线性)?(?:{WARMUP})",
+                    rf"{TOKEN}[\s-]*{UNIT}\s*(?:的|of)?\s*(?:linear\s+|线性)?(?:{WARMUP})",  # "a 1000-step warmup"
                     rf"{TOKEN}\s*(?:个\s*)?(?:{WARMUP})\s*{UNIT}",
                     rf"(?:前|first)\s*{TOKEN}\s*{UNIT}",
                     rf"(?:{WARMUP})[^;\n]{{0,40}}?(?:over|for|during|in|用|持续)\s*(?:the\s+first\s+)?{TOKEN}\s*{UNIT}"):

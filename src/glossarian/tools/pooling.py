@@ -73,7 +73,11 @@ def read(text: str) -> dict:
     found: dict = {}
     if re.search(r"max\s*pool|最大池化|maxpool", text):
         found["kind"] = "max"
-    if m := re.search(r"(\d+)\s*[x×*]\s*\d+\s*(?:的)?\s*(?:max|avg|average|平均|最大)?\s*(?:pool|池化|window|窗口)", text):
+    # "2x2 max pool", "2×2 的池化窗口", or the size after the word: "max pooling 2x2 stride 2", "池化 3×3"
+    m = (re.search(r"(\d+)\s*[x×*]\s*\d+\s*(?:的)?\s*(?:max|avg|average|平均|最大)?\s*(?:pool|池化|window|窗口)", text)
+         or re.search(r"(?:pool(?:ing)?|池化)\s*(?:with\s+|of\s+|,\s*)?(?:(?:a\s+)?kernel(?:_size)?\s*(?:=|of)?\s*)?"
+                      r"(\d+)\s*[x×*]\s*\d+(?![\d.]|\s*[x×*,]\s*\d)", text))
+    if m:
         found["kernel_size"] = int(m.group(1))
         text = rd.blank(text, *m.span())
     elif n := rd.after(text, r"kernel(?:_size)?|池化核|窗口|window", 8):

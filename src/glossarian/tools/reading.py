@@ -1,7 +1,7 @@
 """Reading numbers, lists, shapes and keyed values out of a question, in linear time (no nested quantifiers).
 
 Text arrives NFKC-normalised and lower-cased (router.normalise), so full-width digits and （，）：＝ are ASCII.
-Numbers: 3, -1, 0.5, .5, 3e-4, 10k, 1.5m, 2万, 10,000 (thousands only before a word). A number glued to a word
+Numbers: 3, -1, 0.5, .5, 3e-4, 10k, 1.5m, 2万, 10,000 (thousands only before a word), 1/3. A number glued to a word
 ("resnet50", "conv1x1", "fp16") is not read, so model names are not taken for arguments.
 """
 from __future__ import annotations
@@ -58,6 +58,10 @@ def numbers(text: str, non_finite: bool = False) -> list[Number]:
             continue
         if value == int(value) and abs(value) < 1e15 and "e" not in raw and "." not in raw:
             value = int(value)
+        if found and text[found[-1].end : m.start()] == "/" and isinstance(found[-1].value, int) \
+                and isinstance(value, int) and value != 0:  # a fraction: "q = [1/3, 1/3, 1/3]"
+            found[-1] = Number(found[-1].value / value, found[-1].start, m.end())
+            continue
         found.append(Number(value, m.start(), m.end()))
     if non_finite:
         for m in _NON_FINITE.finditer(text):
@@ -107,7 +111,9 @@ def nested_lists(text: str) -> list[list[list[float]]]:
             groups[-1].append(item)
         else:
             groups.append([item])
-    return [[g[0] for g in group] for group in groups if len(group) >= 2]
+    # One row counts when it sits in an outer bracket of its own: "scores [[0.1, 0.9]]".
+    return [[g[0] for g in group] for group in groups
+            if len(group) >= 2 or text[max(0, group[0][1] - 1):group[0][1]] in ("[", "(")]
 
 
 def plain_lists(text: str) -> list[list[float]]:

@@ -35,16 +35,22 @@ def normalise(question: str) -> str:
     return text.lower()
 
 
+# One number given as an operand: "what is sigmoid of -2", "what is softmax at T=2", "what is sigmoid(0.5)".
+ARGUMENT = r"\b(?:of|at)\s+[-+]?\d|[a-zσ]\(\s*[-+]?\d|=\s*[-+]?\d"
+
+
 def _given(text: str) -> bool:
     return bool(numbers(text) or shapes(text))
 
 
 def wants_computation(text: str, found: dict) -> bool:
     """Numbers the question gives, or a plain request to compute/show, make it a computation; how/why, advice
-    and "what is X?" with at most one number (e.g. "what is top-5 accuracy?") stay definition questions."""
+    and "what is X?" with at most one number (e.g. "what is top-5 accuracy?") stay definition questions, unless
+    the number is an operand ("what is sigmoid of -2?")."""
     numeric = any(not isinstance(v, (bool, str)) for v in found.values()) and bool(numbers(text) or shapes(text))
     explicit = bool(re.search(CUES, text))
-    data = len(numbers(text)) >= 2 or any(len(s) >= 3 for s in shapes(text))
+    data = (len(numbers(text)) >= 2 or any(len(s) >= 3 for s in shapes(text))
+            or bool(re.search(ARGUMENT, text)))
     if re.search(HOW_WHY, text) or (re.search(ADVICE, text) and not explicit):
         return False
     if re.search(DEFINE, text) and not (data or explicit):
