@@ -466,3 +466,9 @@ def test_a_hyphenated_warmup_length_is_read():
 def test_one_row_of_scores_in_double_brackets_is_a_batch_of_one():
     call, result, _ = ask("what is top-1 accuracy of scores [[0.1, 0.9]] with labels [1]")
     assert call.arguments["scores"] == [[0.1, 0.9]] and close(result.values["accuracy"], 1.0)
+
+
+@pytest.mark.parametrize("question", ["词表 30000，768 维的 embedding 有多少参数", "nn.Embedding(30000, 768) parameter count"])
+def test_an_embedding_table_size_question_opens_with_the_parameter_count(question):
+    call, result, text = ask(question)
+    assert first_line(text).startswith("nn.Embedding(30000, 768)") and f"{params(nn.Embedding(30000, 768)):,}" in first_line(text)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Literal
 
 from glossarian.tools import reading as rd
 from glossarian.tools.registry import Args, Dim, Tool, ToolOutput, arg, num, register, shape
@@ -13,6 +14,8 @@ class EmbeddingArgs(Args):
     embedding_dim: int = arg(256, "embedding dimension", "向量维度", "Length of each embedding vector.", ge=1, le=10**6)
     input_shape: list[Dim] = arg([4, 32], "shape of the token ids", "输入 id 的形状", "Shape of the LongTensor of token ids, "
                                  "e.g. [batch, sequence].", min_length=1, max_length=6)
+    lead: Literal["output_shape", "parameters"] = arg("output_shape", "what the answer opens with", "答案先给哪一项",
+                                                      "output_shape for a lookup, parameters for the table size.", quiet=True)
 
 
 def run(a: EmbeddingArgs) -> ToolOutput:
@@ -24,6 +27,9 @@ def run(a: EmbeddingArgs) -> ToolOutput:
     layer = f"nn.Embedding({a.num_embeddings}, {a.embedding_dim})"
     headline = {"en": f"Output shape {shape(out)}; {layer} has {num(params)} parameters.",
                 "zh": f"输出形状为 {shape(out)}；{layer} 的参数量为 {num(params)}。"}
+    if a.lead == "parameters":
+        headline = {"en": f"{layer} has {num(params)} parameters; a lookup of {shape(a.input_shape)} ids gives {shape(out)}.",
+                    "zh": f"{layer} 的参数量为 {num(params)}；查 {shape(a.input_shape)} 个 id 得到 {shape(out)}。"}
     summary = {
         "en": f"A lookup replaces every token id by its row, so an id tensor of shape {shape(a.input_shape)} becomes "
               f"{shape(out)} (one {a.embedding_dim}-dim vector per id, {num(values['lookups'])} lookups). The table is "
@@ -59,6 +65,13 @@ DIM = r"embedding[_\s]*dim\w*|d_model|hidden(?:[\s_]*size)?|dim(?:ension)?s?\b|�
 
 
 def read(text: str) -> dict:
+    found = _read_sizes(text)
+    if "input_shape" not in found and re.search(r"参数|param|weights?|多大|size of the table|表的大小|memory|显存|内存", text):
+        found["lead"] = "parameters"  # the table size was asked, no ids were given
+    return found
+
+
+def _read_sizes(text: str) -> dict:
     found: dict = {}
     written = rd.call_args(text, "embedding")
     if written:
