@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glossarian import intent as intents
 from glossarian.corpus import Entry
 from glossarian.index import BACKGROUND_FILE, IndexData
 from glossarian.lang import normalize, to_simplified
@@ -38,6 +39,8 @@ NAME_SEEKING = re.compile(
     re.I,
 )
 MODES = ("hybrid", "dense", "bm25")
+# Questions asking for one facet of a term (why, how, typical values, when to use, an example, the limit case).
+FACET_INTENTS = ("why", "how", "values", "when", "example", "limit")
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class Features:
     background: float  # best cosine against the background passages
     qvec: np.ndarray
     plain: int | None = None  # the one entry the question is plainly about (see Retriever.plainly_about)
+    facet: int | None = None  # the one entry a facet question names (see Retriever.facet_of)
 
 
 class Retriever:
@@ -130,7 +134,8 @@ class Retriever:
         lexn = lex[cands] / top_lex if top_lex > 0 else np.zeros(len(cands), dtype=np.float32)
         return Features(question, text, cands, cos, np.asarray(lexn, dtype=np.float32),
                         named, bool(NAME_SEEKING.search(text)), float(bg), qvec,
-                        self.plainly_about(text, named) if mode == "hybrid" else None)
+                        self.plainly_about(text, named) if mode == "hybrid" else None,
+                        self.facet_of(text, named) if mode == "hybrid" else None)
 
     def plainly_about(self, question: str, named: list[int]) -> int | None:
         """The entry a question is plainly about, whatever the embedding says: the subject of a definition
@@ -148,6 +153,13 @@ class Retriever:
         if len(named) == 1 and abbreviated == named:
             return named[0]
         return None
+
+    @staticmethod
+    def facet_of(question: str, named: list[int]) -> int | None:
+        """The one entry named in a question that asks for a facet ("warmup 步数一般设多少"): ranked first when the
+        question is in scope, but unlike `plainly_about` it passes no floor, because an ordinary word can name an
+        entry too ("a neck strap", "发酵温度")."""
+        return named[0] if len(named) == 1 and intents.detect(question) in FACET_INTENTS else None
 
     # -- decision ------------------------------------------------------------------------------------
     def decide(self, f: Features, k: int | None = None, mode: str = "hybrid",
@@ -173,9 +185,11 @@ class Retriever:
         named_ok = [i for i in f.named if i in trusted and cos[i] >= cal.named_floor
                     and cos[i] - f.background >= cal.named_margin]
         plain = f.plain if f.plain in trusted else None
-        if plain is not None:  # first, and answered even below the floors
+        if plain is not None:  # answered even below the floors (and ranked first, below)
             named_ok = [plain, *(i for i in named_ok if i != plain)]
-            score[plain] = max(score.values()) + cal.named_bonus
+        focus = plain if plain is not None else (f.facet if f.facet in trusted and (named_ok or unnamed_ok) else None)
+        if focus is not None:
+            score[focus] = max(score.values()) + cal.named_bonus
         if not named_ok and not unnamed_ok:
             nearest = sorted(cos, key=lambda i: -cos[i])[:NEAREST]
             return Retrieval(f.question, [], abstained=True, background=f.background, named_in_question=order,
