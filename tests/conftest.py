@@ -76,20 +76,8 @@ def small_corpus(tmp_path) -> Path:
     return copy_entries(tmp_path / "corpus")
 
 
-# -- quarantine ---------------------------------------------------------------------------------------------
-# These tests FAILED in the first full run after ten round-2 branches were merged into main on 2026-11-30
-# (bash scripts/test.sh -n 2: 44 failed + 27 errors of 898; the LLM-fixture and CLI-batch causes were fixed).
-# There was no time left in the session to fix the rest, and a red run would have landed nothing, so they run
-# as non-strict xfail: still executed and reported (XFAIL / XPASS), never hidden. Each is listed in the
-# closing note; the next session's first job is to empty this list.
-QUARANTINE = {
-}
-
-
+# -- order ----------------------------------------------------------------------------------------------------
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.nodeid in QUARANTINE:
-            item.add_marker(pytest.mark.xfail(reason="round-2 merge quarantine (see tests/conftest.py)", strict=False))
     # Last: the real-server LLM tests wait for scripts/test.sh's background build of llama-cpp-python, which has
     # the rest of the run to finish (a stable sort keeps every other test in its order).
     items.sort(key=lambda item: item.get_closest_marker("real_llm") is not None)
