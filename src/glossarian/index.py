@@ -33,6 +33,7 @@ from glossarian.config import Settings
 from glossarian.corpus import FACETS, Entry, load_corpus
 from glossarian.errors import CorpusError, IndexInvalid, IndexNotFound
 from glossarian.lexical import LexicalIndex
+from glossarian.embedding import one_blas_thread
 from glossarian.manifest import REBUILD_HINT, Manifest, read_manifest_file
 from glossarian.vector_cache import ViewCache, all_cores
 from glossarian.views import LAYOUT, entry_views
@@ -232,6 +233,7 @@ def load_index(index_dir: Path, model: tuple[str, str | None] | None = None) -> 
         faiss.omp_set_num_threads(1)
         ann = faiss.read_index(str(folder / "ann.faiss"))
         lexical = LexicalIndex.load(folder / "bm25")
+        one_blas_thread()  # the BLAS libraries faiss and bm25 brought in, too (see embedding.one_blas_thread)
         background = np.load(folder / "background.npy", allow_pickle=False)
     except Exception as exc:  # any unreadable file means the same thing to the user
         raise IndexInvalid(f"The index in {folder} cannot be read ({exc}).", REBUILD_HINT) from exc
