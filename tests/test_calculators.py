@@ -472,3 +472,9 @@ def test_one_row_of_scores_in_double_brackets_is_a_batch_of_one():
 def test_an_embedding_table_size_question_opens_with_the_parameter_count(question):
     call, result, text = ask(question)
     assert first_line(text).startswith("nn.Embedding(30000, 768)") and f"{params(nn.Embedding(30000, 768)):,}" in first_line(text)
+
+
+def test_embedding_lookup_with_a_bare_seq_length():
+    call, result, _ = ask("vocab 50000 dim 1024 embedding, output shape for batch 8 seq 128")
+    assert result.values["output_shape"] == list(meta(lambda: nn.Embedding(50000, 1024))(
+        torch.zeros(8, 128, dtype=torch.long, device="meta")).shape)

@@ -94,7 +94,7 @@ def _read_sizes(text: str) -> dict:
         found["input_shape"] = dims
         return found
     batch = rd.keyed(text, rd.BATCH + r"|sentences?|句子?|个样本|samples?|sequences?(?!\s*len)", 10)
-    seq = rd.keyed(text, r"seq(?:uence)?(?:[\s_]*len(?:gth)?)|序列长度|长度|tokens?|个\s*token|个词|words", 10)
+    seq = rd.keyed(text, r"seq(?:uence)?(?:[\s_]*len(?:gth)?)?(?!\w)|序列长度|长度|tokens?|个\s*token|个词|words", 10)
     if seq and batch and (seq.start, seq.end) != (batch.start, batch.end):
         found["input_shape"] = [batch.as_int(), seq.as_int()]
     elif seq:
