@@ -158,19 +158,16 @@ def _covered(phrase: str, matcher, entries, near_names: list[str], strict: bool)
         content = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", rest) if w.lower() not in GENERIC_EN]
         if len(content) == 1 and not CJK.search(rest):
             return True  # one ordinary lowercase word ("weather") is a topic, not a term the glossary lacks
-    if strict and _proper_leftover(rest, matcher, entries):
+    if strict and _proper_leftover(rest, matcher):
         return False  # "Swin Transformer": a glossary name plus a proper name that no glossary name uses
     return not _unknown_words(rest, matcher.known_words)
 
 
-def _proper_leftover(rest: str, matcher, entries) -> bool:
+def _proper_leftover(rest: str, matcher) -> bool:
     """A capitalised word left beside a glossary name that is neither generic nor part of any glossary name: the
     whole phrase is another term's name, even when the corpus mentions that word in passing."""
-    words = getattr(matcher, "_name_words", None)
-    if words is None:
-        words = {w.lower() for e in entries for n in e.names for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", n)}
-        matcher._name_words = words
-    return any(w.lower() not in GENERIC_EN and w.lower() not in words for w in re.findall(r"\b[A-Z][a-z]+\b", rest))
+    return any(w.lower() not in GENERIC_EN and w.lower() not in matcher.name_words
+               for w in re.findall(r"\b[A-Z][a-z]+\b", rest))
 
 
 def missing_term(question: str, matcher, entries, near=()) -> str | None:
