@@ -66,7 +66,7 @@ WIDGET_CSS = CSS + """
 """
 # Clickable citations and scrolling: [n] (a link to #source-n, see render.CITATION) opens source card n of
 # its answer; each new answer scrolls so that its question sits at the top and the answer flows below it.
-CHAT_HEAD = """<script>
+CHAT_HEAD = r"""<script>
 (function () {
   function titles(row) { return Array.prototype.slice.call(row.querySelectorAll(".thought-group .title")); }
   function expand(title) { if (title && !/\bexpanded\b/.test(title.className)) title.click(); }
