@@ -38,6 +38,15 @@ def copy_entries(target: Path, ids=SMALL_CORPUS_IDS) -> Path:
     return target
 
 
+def indexed_copy(embedder, root: Path, ids=SMALL_CORPUS_IDS) -> tuple[Path, Path]:
+    """A copy of some shipped entries under `root`, indexed: (corpus folder, index folder)."""
+    from glossarian.index import build_index
+
+    corpus, index = copy_entries(root / "corpus", ids), root / "index"
+    build_index(settings_for(corpus, index), embedder)
+    return corpus, index
+
+
 def copy_index(source: Path, target: Path) -> Path:
     """A private copy of a built index; `current` is a relative symlink, so it keeps working."""
     shutil.copytree(source, target, symlinks=True)

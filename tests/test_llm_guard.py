@@ -7,7 +7,7 @@ import re
 import pytest
 from fake_openai_server import fake, server, text, then_raw  # noqa: F401
 
-from helpers import copy_entries, settings_for
+from helpers import indexed_copy, settings_for
 from glossarian.assistant import Assistant
 from glossarian.answer.guard import fallback_counts
 
@@ -18,12 +18,7 @@ SOFTMAX_AT_HALF = "0.8668"  # softmax([1, 2, 3] / 0.5)[2], what the calculator p
 
 @pytest.fixture(scope="module")
 def small_index(embedder, tmp_path_factory):
-    from glossarian.index import build_index
-
-    root = tmp_path_factory.mktemp("guard")
-    corpus, index = copy_entries(root / "corpus", IDS), root / "index"
-    build_index(settings_for(corpus, index), embedder, progress=False)
-    return corpus, index
+    return indexed_copy(embedder, tmp_path_factory.mktemp("guard"), IDS)
 
 
 def assistant(small_index, fake, **settings) -> Assistant:

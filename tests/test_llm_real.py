@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import copy_entries, free_port, settings_for
+from helpers import free_port, indexed_copy, settings_for
 from glossarian.answer.checks import language_of, names_subject
 from glossarian.assistant import Assistant
 from glossarian.answer.guard import NOTICES
@@ -152,12 +152,7 @@ def llama_server(llama: tuple[Path, Path], log_path: Path):
 
 @pytest.fixture(scope="module")
 def corpus_index(embedder, tmp_path_factory):
-    from glossarian.index import build_index
-
-    root = tmp_path_factory.mktemp("real-llm")
-    corpus, index = copy_entries(root / "corpus", IDS), root / "index"
-    build_index(settings_for(corpus, index), embedder, progress=False)
-    return corpus, index
+    return indexed_copy(embedder, tmp_path_factory.mktemp("real-llm"), IDS)
 
 
 @pytest.fixture(scope="module")
