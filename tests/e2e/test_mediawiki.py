@@ -18,10 +18,10 @@ import httpx
 import pytest
 
 from helpers import needs_chromium
+from widget_driver import ANSWER_TIMEOUT_MS, ask, expect, last_answer, widget
 
 REPO = Path(__file__).resolve().parents[2]
 MEDIAWIKI = Path("/usr/share/mediawiki")
-ANSWER_TIMEOUT_MS = 60_000
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.slow,
@@ -94,30 +94,6 @@ def wiki(ports, app_url, tmp_path_factory):
         server.terminate()
         server.wait(10)
         log.close()
-
-
-def expect():
-    from playwright.sync_api import expect as _expect
-
-    return _expect
-
-
-def widget(page, marker: str):
-    return page.locator(f'[data-glossarian="{marker}"]')
-
-
-def last_answer(page):
-    return widget(page, "answer").last
-
-
-def ask(page, question: str, *texts: str):
-    box = widget(page, "input")
-    expect()(box).to_be_enabled(timeout=ANSWER_TIMEOUT_MS)
-    box.fill(question)
-    box.press("Enter")
-    for text in texts:
-        expect()(last_answer(page)).to_contain_text(text, timeout=ANSWER_TIMEOUT_MS)
-    expect()(box).to_be_enabled(timeout=ANSWER_TIMEOUT_MS)
 
 
 def snap(page, path: Path) -> None:

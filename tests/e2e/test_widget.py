@@ -12,8 +12,8 @@ import pytest
 
 from conftest import free_port, static_site
 from helpers import needs_chromium
+from widget_driver import ANSWER_TIMEOUT_MS, ask, expect, widget
 
-ANSWER_TIMEOUT_MS = 60_000
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, needs_chromium]
 
 PAGE = """<!doctype html>
@@ -56,26 +56,6 @@ def pages(ports, app_url, sites, tmp_path_factory):
     server = static_site(folder, ports["widget"])
     yield f"http://127.0.0.1:{ports['widget']}"
     server.shutdown()
-
-
-def expect():
-    from playwright.sync_api import expect as _expect
-
-    return _expect
-
-
-def widget(page, marker: str):
-    return page.locator(f'[data-glossarian="{marker}"]')
-
-
-def ask(page, question: str, *texts: str):
-    box = widget(page, "input")
-    expect()(box).to_be_enabled(timeout=ANSWER_TIMEOUT_MS)
-    box.fill(question)
-    box.press("Enter")
-    for text in texts:
-        expect()(widget(page, "answer").last).to_contain_text(text, timeout=ANSWER_TIMEOUT_MS)
-    expect()(box).to_be_enabled(timeout=ANSWER_TIMEOUT_MS)
 
 
 def test_the_widget_leaves_the_page_alone_and_answers(page, pages, artifacts):
