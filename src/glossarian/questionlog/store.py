@@ -145,18 +145,17 @@ class Store:
 
     # -- reads -------------------------------------------------------------------------------
     def questions_since(self, since: datetime | None) -> list[dict]:
-        self.migrate()
-        query = select(questions).order_by(questions.c.asked_at)
-        if since is not None:
-            query = query.where(questions.c.asked_at >= since)
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+        return self._rows_since(questions, questions.c.asked_at, since)
 
     def feedback_since(self, since: datetime | None) -> list[dict]:
+        return self._rows_since(feedback, feedback.c.created_at, since)
+
+    def _rows_since(self, table, when, since: datetime | None) -> list[dict]:
+        """Every row of `table` whose `when` column is at or after `since` (all rows when None), oldest first."""
         self.migrate()
-        query = select(feedback).order_by(feedback.c.created_at)
+        query = select(table).order_by(when)
         if since is not None:
-            query = query.where(feedback.c.created_at >= since)
+            query = query.where(when >= since)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
