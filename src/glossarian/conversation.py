@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from glossarian import intent as intents
 from glossarian.answer.events import Request
-from glossarian.missing import missing_term, plausible_neighbours
+from glossarian.missing import plausible_neighbours
 
 # Words that lean on an earlier subject ("那它和 neck 有什么区别?", "why is it pretrained?").
 ANAPHORA = re.compile(r"它|它们|这个|那个|其|\b(it|its|this|that|they|them|former|latter)\b", re.I)
@@ -109,7 +109,8 @@ def plan(question: str, lang: str, history: list[Turn], retriever) -> Request:
     subject = state.subject if leans else None
     subject = None if subject is not None and subject.id in {index.entries[i].id for i in named_now} else subject
 
-    retrieval = retriever.search(f"{subject.term_en} {question}" if subject else question)
+    retrieval = retriever.search(f"{subject.term_en} {question}" if subject else question,
+                                 check_missing=subject is None and kind not in ("compute", "name"))
     hits = list(retrieval.hits)
     subjects = _subjects(retrieval, hits, subject, index if kind == "compare" else None)
     tool_call = _tool_call(question, kind, subject, state.tool, route)
@@ -117,9 +118,7 @@ def plan(question: str, lang: str, history: list[Turn], retriever) -> Request:
         tool_call = None
     if tool_call is not None and kind not in ("compute", "example"):
         kind = "compute"
-    missing = None
-    if subject is None and kind not in ("compute", "name"):  # a name-seeker does not know the name yet
-        missing = missing_term(question, matcher, index.entries, hits + list(retrieval.nearest))
+    missing = retrieval.missing  # checked by retrieval, except for a follow-up, a computation or a name-seeker
     closest = plausible_neighbours(missing, retrieval) if missing else []
     ordered = subjects + [h for h in hits if h not in subjects]
     return Request(question=question, language=lang, intent=kind, subjects=[] if missing else subjects,

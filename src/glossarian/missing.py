@@ -1,11 +1,13 @@
-"""Missing terms: the question names a specific term that no entry or alias covers ("What is FlashAttention?").
+"""Missing terms: the question is about a specific term that no entry or alias covers ("What is FlashAttention?").
 
-Kept apart from retrieval on purpose: retrieval ranks entries, this decides whether the term the question
-names is one of them. A term counts as named when it is the subject of a definition question ("什么是 X",
-"X 是什么", "what is X", "explain X"), is quoted, or is an acronym / CamelCase / hyphenated / capitalised
-name inside a longer subject. It is covered when every part of it is a glossary name or alias (typos
+Embeddings rank entries; this decides whether the term the question is about is one of them, and retrieval
+abstains when it is not (Retriever.features). A term counts as named when it is the subject of a definition
+question ("什么是 X", "X 是什么", "what is X", "explain X"), is quoted, or is an acronym / CamelCase / hyphenated /
+capitalised name inside a longer subject. It is covered when every part of it is a glossary name or alias (typos
 included, as the name matcher reads them: "droput" is Dropout) or a generic word ("model", "方法");
-a word the corpus never uses ("Glorp") or a name matching nothing makes it missing.
+a word the corpus never uses ("Glorp") or a name matching nothing makes it missing. Any other question that names
+no glossary entry but mentions a name the corpus never uses ("Mamba 的选择性扫描怎么实现") is about a missing term too
+(`mentioned_term`).
 """
 from __future__ import annotations
 
@@ -79,11 +81,15 @@ def _generic(text: str) -> bool:
     return all(w.lower() in GENERIC_EN for w in words) and not GENERIC_ZH.sub("", "".join(CJK.findall(text)))
 
 
+# Chinese puts context before the term: "Y 的 X", "Y 里那个 X" (the last such joint).
+_LAST_CJK_CONTEXT = re.compile(r"(?:的|(?:里面|当中|里)(?:的|那个|这个|那些|这些)?)(?!.*(?:的|里))")
+
+
 def _head(phrase: str) -> str:
     """The term a phrase is about. English puts context after it ("X in Y"), Chinese before it ("Y 里的 X");
     when that head only says what is asked ("typical values for X", "X 的原理"), the other part is the term."""
-    if CJK.search(phrase) and "的" in phrase:
-        before, head = (p.strip() for p in phrase.rsplit("的", 1))
+    if CJK.search(phrase) and (m := _LAST_CJK_CONTEXT.search(phrase)):
+        before, head = phrase[: m.start()].strip(), phrase[m.end():].strip()
         return before if _generic(head) and before else head or phrase
     m = CONTEXT.search(phrase)
     if not m:
@@ -119,16 +125,17 @@ def _residue(phrase: str, matcher, entries) -> tuple[bool, str]:
     return bool(spans or ids), text
 
 
-def _unknown_words(text: str, known: set[str]) -> list[str]:
+def _unknown_words(text: str, known: set[str], min_cjk: int = 2) -> list[str]:
     """Words of `text` that make it a different term: not generic, and (for English) not ordinary corpus
-    words unless they are acronyms or CamelCase; a Chinese run counts when none of its words is known."""
+    words unless they are acronyms or CamelCase; a Chinese run of `min_cjk` characters or more counts when none
+    of its words is known."""
     from glossarian.lexical import tokenize
 
     out = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", text)
            if w.lower() not in GENERIC_EN and (w.lower() not in known or SPECIFIC.fullmatch(w))]
     for run in re.findall(r"[\u3400-\u9fff]+", GENERIC_ZH.sub(" ", text)):
         words = [t for t in tokenize(run) if CJK.search(t)]
-        if len(run) >= 2 and words and not any(t in known for t in words):
+        if len(run) >= min_cjk and words and not any(t in known for t in words):
             out.append(run)
     return out
 
@@ -160,7 +167,8 @@ def _covered(phrase: str, matcher, entries, near_names: list[str], strict: bool)
             return True  # one ordinary lowercase word ("weather") is a topic, not a term the glossary lacks
     if strict and _proper_leftover(rest, matcher):
         return False  # "Swin Transformer": a glossary name plus a proper name that no glossary name uses
-    return not _unknown_words(rest, matcher.known_words)
+    # Two unknown characters beside a glossary name modify it ("下游涨点": the gain on downstream tasks).
+    return not _unknown_words(rest, matcher.known_words, min_cjk=3 if matched else 2)
 
 
 def _proper_leftover(rest: str, matcher) -> bool:
@@ -174,9 +182,9 @@ def missing_term(question: str, matcher, entries, near=()) -> str | None:
     """The specific term the question names that the glossary does not cover, or None.
 
     `matcher` is the retriever's NameMatcher, `entries` the index's entry list (matcher positions refer
-    to it), `near` the retrieved hits (a subject within a typo of one of their names is covered).
+    to it), `near` the retrieved hits or their entries (a subject within a typo of one of their names is covered).
     """
-    near_names = [n for h in near for n in h.entry.names]
+    near_names = [n for h in near for n in getattr(h, "entry", h).names]
     for phrase, quoted in subjects(question):
         phrase = re.sub(r"^(?:an?|the)\s+", "", phrase.strip(), flags=re.I)
         if _termlike(phrase) and not quoted:
@@ -187,6 +195,70 @@ def missing_term(question: str, matcher, entries, near=()) -> str | None:
             if candidate and not _covered(candidate, matcher, entries, near_names, strict):
                 return candidate
     return None
+
+
+# A name written as one, anywhere in a question: a Latin word with its hyphen/dot parts ("Llama-3", "Qwen2.5").
+_TOKEN = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
+_VERSION = re.compile(r"[-\s]?v?\d+(?:\.\d+)*[a-zA-Z]?$")       # "YOLOv8" is YOLO, "Llama-3" is Llama
+_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)$")
+TYPO_EDITS = (1, 2)  # edits within which a lowercase word is a known word typed wrongly (short, >= 8 letters)
+
+
+def _mentions(text: str) -> list[str]:
+    """Words that look like names: in Chinese text every Latin word; in English ones with a capital past the first
+    letter or a digit (SimCLR, S4, GPT-4o), or capitalised where no sentence starts."""
+    chinese = bool(CJK.search(text))
+    out = []
+    for m in _TOKEN.finditer(text):
+        word = m.group()
+        if (chinese or any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
+                or (word[0].isupper() and not _SENTENCE_START.search(text[: m.start()]))):
+            out.append(word)
+    return out
+
+
+def _typo_of_known(word: str, matcher) -> bool:
+    """A lowercase word within a typo or two of a corpus word ("tempreture"), or two corpus words run together
+    ("avgpool"): a misspelling or an identifier, not another term's name."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    known = matcher.known_words
+    if any(word[:i] in known and word[i:] in known for i in range(2, len(word) - 1)):
+        return True
+    allowed = TYPO_EDITS[1] if len(word) >= 8 else TYPO_EDITS[0]
+    return process.extractOne(word, matcher.latin_known_words, scorer=OSA.distance, score_cutoff=allowed) is not None
+
+
+def _unheard_of(word: str, matcher) -> bool:
+    """Not a glossary name (version suffix aside: "YOLOv8" is YOLO, "GPT-4o" is GPT) nor one typed wrongly, and some
+    part of it the glossary never uses anywhere: "StyleGAN", "HiFi-GAN", "Qwen2.5" name other models."""
+    if word.lower() in GENERIC_EN:
+        return False
+    base = _VERSION.sub("", word) or word
+    if any(matcher.exactly(form) or matcher.fuzzy(form) for form in {word, base}):
+        return False
+    plain = word.isalpha() and word.islower()
+    for part in (p.lower() for p in re.findall(r"[A-Za-z]+", base) if len(p) >= 2):
+        if part not in matcher.known_words and part not in GENERIC_EN and not (plain and _typo_of_known(part, matcher)):
+            return True
+    return False
+
+
+def mentioned_term(question: str, matcher) -> str | None:
+    """A name the question mentions that the glossary has never heard of, when the question names no glossary
+    entry apart from it: "Mamba 的选择性扫描怎么实现", "StyleGAN 的 mapping network 有什么用" (GAN inside StyleGAN is
+    not the question naming GAN). A question that names an entry beside it ("YOLOv8 的 neck", "SimCLR 和 contrastive
+    learning") is about that entry; a name the corpus uses somewhere (a dataset in an example) is context the
+    glossary knows."""
+    text = MARKUP.sub(" ", normalize(question))
+    unheard = [w for w in _mentions(text) if _unheard_of(w, matcher)]
+    if not unheard:
+        return None
+    rest = text
+    for word in unheard:
+        rest = re.sub(r"(?<![A-Za-z0-9_])" + re.escape(word) + r"(?![A-Za-z0-9_])", " ", rest)
+    return None if matcher.find(rest) or matcher.fuzzy(rest) else unheard[0]
 
 
 def _words(text: str) -> set[str]:

@@ -94,6 +94,8 @@ class NameMatcher:
         """known_words: corpus words (a typo is never a real word). ordinary: words in everyday use
         (see ordinary_words), which make a mixed-case name of the same letters case-sensitive."""
         self.known_words = known_words or set()
+        # Latin corpus words, the list a lowercase word is compared with for typos (missing.mentioned_term).
+        self.latin_known_words = sorted(w for w in self.known_words if w.isascii() and w.isalpha() and len(w) >= 3)
         ordinary = ordinary or set()
         self.exact: dict[str, set[int]] = defaultdict(set)
         self.case_sensitive: dict[str, set[str]] = {}  # key -> the spellings that count

@@ -23,6 +23,7 @@ from glossarian.corpus import Entry
 from glossarian.index import BACKGROUND_FILE, IndexData
 from glossarian.lang import normalize, to_simplified
 from glossarian.manifest import Calibration
+from glossarian.missing import mentioned_term, missing_term
 from glossarian.names import NameMatcher, ordinary_words
 
 # Candidates taken from each ranking (dense, BM25) before fusion. The bonuses are a fraction of the cosine gap
@@ -68,6 +69,7 @@ class Retrieval:
     nearest: list[Hit] = field(default_factory=list)  # suggestions when abstaining
     background: float = 0.0  # best cosine against the out-of-scope background
     named_in_question: list[str] = field(default_factory=list)  # ids the question names, in order of appearance
+    missing: str | None = None  # the term the question is about that the glossary lacks (then it abstained)
 
     @property
     def named(self) -> list[str]:  # the pre-2026-11 name of `named_in_question`
@@ -93,6 +95,8 @@ class Features:
     qvec: np.ndarray
     plain: int | None = None  # the one entry the question is plainly about (see Retriever.plainly_about)
     facet: int | None = None  # the one entry a facet question names (see Retriever.facet_of)
+    missing: str | None = None  # the subject of a definition question, or a quoted term, the glossary lacks
+    mentioned: str | None = None  # a name the question mentions that the corpus never uses (missing.mentioned_term)
 
 
 class Retriever:
@@ -106,7 +110,7 @@ class Retriever:
                                    ordinary=ordinary_words(bg_text))
 
     # -- features ------------------------------------------------------------------------------------
-    def features(self, question: str, mode: str = "hybrid") -> Features:
+    def features(self, question: str, mode: str = "hybrid", check_missing: bool = True) -> Features:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         q = to_simplified(normalize(question))
@@ -132,10 +136,18 @@ class Retriever:
         cos = groups[:, cands] if self.index.exact else self.index.cosines(cands, qvec)
         top_lex = float(lex.max()) if n else 0.0
         lexn = lex[cands] / top_lex if top_lex > 0 else np.zeros(len(cands), dtype=np.float32)
+        seeking = bool(NAME_SEEKING.search(text))
+        missing = mentioned = None
+        if mode == "hybrid" and check_missing and intents.detect(question) not in ("compute", "name"):
+            # Names within a typo of the likeliest entries' are typed wrongly, not missing ("gradient desent").
+            likeliest = [int(cands[j]) for j in np.argsort(-cos.max(axis=0))[:NEAREST]]
+            near = [self.index.entries[i] for i in dict.fromkeys([*named, *likeliest])]
+            missing = missing_term(question, self.matcher, self.index.entries, near)
+            mentioned = None if missing else mentioned_term(question, self.matcher)
         return Features(question, text, cands, cos, np.asarray(lexn, dtype=np.float32),
-                        named, bool(NAME_SEEKING.search(text)), float(bg), qvec,
+                        named, seeking, float(bg), qvec,
                         self.plainly_about(text, named) if mode == "hybrid" else None,
-                        self.facet_of(text, named) if mode == "hybrid" else None)
+                        self.facet_of(text, named) if mode == "hybrid" else None, missing, mentioned)
 
     def plainly_about(self, question: str, named: list[int]) -> int | None:
         """The entry a question is plainly about, whatever the embedding says: the subject of a definition
@@ -190,19 +202,24 @@ class Retriever:
         focus = plain if plain is not None else (f.facet if f.facet in trusted and (named_ok or unnamed_ok) else None)
         if focus is not None:
             score[focus] = max(score.values()) + cal.named_bonus
-        if not named_ok and not unnamed_ok:
+        # The glossary lacks what the question is about: the term it asks to define ("VQ-VAE" is not VAE, however
+        # plain), or, in a question that looks in scope, a name the corpus never uses ("Mamba 的选择性扫描"; off-topic
+        # questions that mention one, "CSS flexbox", are plain abstentions, not terms to add).
+        missing = f.missing or (f.mentioned if named_ok or unnamed_ok else None)
+        if missing or (not named_ok and not unnamed_ok):
             nearest = sorted(cos, key=lambda i: -cos[i])[:NEAREST]
             return Retrieval(f.question, [], abstained=True, background=f.background, named_in_question=order,
-                             nearest=[self._hit(i, cos, lex, named_set, f) for i in nearest])
+                             nearest=[self._hit(i, cos, lex, named_set, f) for i in nearest], missing=missing)
         pool = sorted(cos if unnamed_ok else named_ok, key=lambda i: -score[i])
         top = score[pool[0]]
         hits = [self._hit(i, cos, lex, named_set, f) for i in pool[:k] if score[i] >= top - cal.cutoff]
         return Retrieval(f.question, hits, abstained=False, background=f.background, named_in_question=order)
 
-    def search(self, question: str, k: int | None = None, mode: str = "hybrid") -> Retrieval:
+    def search(self, question: str, k: int | None = None, mode: str = "hybrid", check_missing: bool = True) -> Retrieval:
         """mode: 'hybrid' (shipped), or 'dense' (cosines and calibrated scope only) / 'bm25' (bare BM25
-        ranking, no abstention) for evaluation."""
-        return self.decide(self.features(question, mode), k, mode)
+        ranking, no abstention) for evaluation. check_missing: abstain when the question is about a term the
+        glossary lacks (off for a follow-up, which carries its subject from the conversation)."""
+        return self.decide(self.features(question, mode, check_missing), k, mode)
 
     def _hit(self, i: int, cos: dict, lex: dict, named: set, f: Features) -> Hit:
         return Hit(self.index.entries[i], cos[i], lex[i], i in named, self.index.best_view(i, f.qvec))
