@@ -127,3 +127,41 @@ def test_pasted_html_is_not_taken_for_a_term(assistant, question, entry_id):
     a = assistant.ask(question)  # a quoted attribute value (onerror="...") names no term the reader asked about
     assert a.missing_term is None
     assert a.sources and a.sources[0].entry.id == entry_id
+
+
+# Questions that are not definitions but are about a model or method the glossary lacks: the name is mentioned,
+# no glossary entry is (apart from one inside the name, "GAN" in "StyleGAN"), and the corpus never uses it.
+MENTIONED = [
+    ("How does Kolmogorov-Arnold network training differ in practice?", "Kolmogorov-Arnold"),
+    ("Phi-3 这种小模型是怎么训练出来的", "Phi-3"),
+    ("why would anyone pick Hyena over a plain CNN for audio", None),  # names CNN: about the glossary's CNN
+    ("BigGAN 用的 batch size 为什么那么大", None),  # names batch size beside BigGAN
+    ("Why did SqueezeNet get so small with so few parameters?", "SqueezeNet"),
+]
+
+
+@pytest.mark.parametrize("question, term", MENTIONED)
+def test_a_question_about_a_model_the_glossary_lacks_is_answered_as_missing(assistant, question, term):
+    a = assistant.ask(question)
+    if term is None:  # a glossary term named beside the unknown model: answered from the glossary
+        assert a.missing_term is None and a.sources
+    else:
+        assert a.missing_term == term and a.sources == [] and not a.abstained
+        assert term in a.answer
+
+
+@pytest.mark.parametrize("question, entry_id", [
+    ("GPT-4o 的上下文窗口有多长", "context-window"), ("YOLOv5 里 anchor 是怎么聚类出来的", "anchor-box"),
+    ("Why does Llama use RMSNorm instead of LayerNorm?", "rmsnorm"),
+    ("在 ImageNet 上预训练的权重微调时学习率怎么设", "learning-rate"),
+    ("Stable Diffusion 里面那个 VAE 负责什么", "variational-autoencoder"),  # Chinese puts the context first
+])
+def test_a_model_name_as_context_does_not_make_the_question_missing(assistant, question, entry_id):
+    a = assistant.ask(question)
+    assert a.missing_term is None
+    assert entry_id in [s.entry.id for s in a.sources]
+
+
+def test_an_off_topic_question_mentioning_a_product_is_a_plain_abstention(assistant):
+    a = assistant.ask("Redis缓存穿透怎么解决")  # not "Redis is missing from the glossary": nothing to add
+    assert a.abstained and a.missing_term is None and a.closest == []
