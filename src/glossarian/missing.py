@@ -36,7 +36,7 @@ SPECIFIC = re.compile(
     r"|\b[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+\b"   # hyphenated: Gumbel-Softmax, VQ-VAE
 )
 # "X in Y", "X for Y": the subject is X; Y is context ("top-5 accuracy on ImageNet", "HEAD in git").
-CONTEXT = re.compile(r"\s+(?:in|on|for|of|with|under|at|from|inside|within|used|when|as|like|between)\s+(?P<rest>.*)$", re.I)
+CONTEXT = re.compile(r"\s+(?:in|on|for|of|with|under|at|from|inside|within|used|when|as|like|between|against)\s+(?P<rest>.*)$", re.I)
 # Words that describe what kind of thing a term is, not which one.
 GENERIC_EN = STOPWORDS | {
     "model", "models", "method", "methods", "layer", "layers", "network", "networks", "technique", "trick",
