@@ -72,12 +72,21 @@ def test_concurrent_questions_share_passes_and_each_gets_its_own_vector(embedder
     assert batcher.passes < len(QUESTIONS)  # 16 readers at once did not cost 16 forward passes
 
 
-def test_replicas_share_the_weights_and_encode_the_same(embedder):
+def test_torch_replicas_share_the_weights_and_encode_the_same(torch_embedder):
+    embedder = torch_embedder
     twin = embedder.replica()
     a, b = dict(embedder.model.named_parameters()), dict(twin.model.named_parameters())
     assert a.keys() == b.keys() and all(a[k].data_ptr() == b[k].data_ptr() for k in a)  # no second copy
     assert twin._lock is not embedder._lock  # the two encode at the same time
     assert np.allclose(twin.embed_queries(QUESTIONS[:3]), embedder.embed_queries(QUESTIONS[:3]), atol=1e-5)
+
+
+def test_onnx_replicas_share_the_session_and_encode_the_same(embedder, torch_embedder):
+    if embedder.backend != "onnx":
+        pytest.skip(f"the configured encoder is {embedder.backend}")
+    twin = embedder.replica()
+    assert twin.session is embedder.session  # one copy of the weights, run from several lanes at once
+    assert np.allclose(twin.embed_queries(QUESTIONS[:3]), torch_embedder.embed_queries(QUESTIONS[:3]), atol=1e-5)
 
 
 def test_a_lone_question_is_encoded_at_once_in_the_callers_thread():
