@@ -37,6 +37,7 @@ MAX_DIFF = 1e-4  # largest allowed |difference| of any vector component (measure
 MIN_COSINE = 0.9999  # smallest allowed cosine between an ORT and a torch vector of the same text
 EXPORT_VERSION = 2  # bump when the exported graph or meta.json changes shape
 OPSET = 17
+PAD_WASTE = 0.10  # padding allowed per forward pass, as a share of the real tokens (see _length_groups)
 WEIGHTS = "model.onnx.data"  # the exported weights, next to model.onnx (the graph)
 PROBE_QUERIES = [
     "什么是骨干网络？", "学习率", "What is a learning rate?", "dropout",
@@ -52,6 +53,23 @@ PROBE_PASSAGES = [
     ("Gradient descent updates parameters against the gradient of the loss; the learning rate scales each step. "
      * 30),
 ]
+
+
+def _length_groups(lengths: list[int], waste: float = PAD_WASTE) -> list[list[int]]:
+    """Positions grouped by token count (shortest first) so that padding adds at most `waste` to a group's tokens.
+    A pass costs about its padded tokens: 16 dev questions (12 tokens p50, 45 max) padded into one pass took 15 ms
+    per question, alone 12.6 ms, in groups with at most 10% padding 9.4 ms (1 ORT thread, same machine load)."""
+    groups: list[list[int]] = []
+    total = longest = 0
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        n = lengths[i]
+        if groups and max(longest, n) * (len(groups[-1]) + 1) <= (1 + waste) * (total + n):
+            groups[-1].append(i)
+            total, longest = total + n, max(longest, n)
+        else:
+            groups.append([i])
+            total, longest = n, n
+    return groups
 
 
 def _modules_supported(folder: Path) -> str | None:
@@ -111,18 +129,25 @@ class OnnxEmbedder(Embedder):
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._tokenizer_lock:
             # One by one: encode_batch would start a thread pool of its own next to the lanes.
-            encodings = [self.tokenizer.encode(prompt + t) for t in texts]
-        length = max(len(e.ids) for e in encodings)
-        ids = np.full((len(texts), length), int(self.meta["pad_id"]), dtype=np.int64)
-        mask = np.zeros((len(texts), length), dtype=np.int64)
-        for row, e in enumerate(encodings):
-            ids[row, : len(e.ids)] = e.ids
-            mask[row, : len(e.ids)] = 1
+            ids = [self.tokenizer.encode(prompt + t).ids for t in texts]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for group in _length_groups([len(i) for i in ids]):
+            out[group] = self._run([ids[i] for i in group])
+        return out
+
+    def _run(self, rows: list[list[int]]) -> np.ndarray:
+        """One forward pass over rows padded to the longest, mean-pooled over the real tokens, normalised."""
+        length = max(len(r) for r in rows)
+        ids = np.full((len(rows), length), int(self.meta["pad_id"]), dtype=np.int64)
+        mask = np.zeros((len(rows), length), dtype=np.int64)
+        for n, r in enumerate(rows):
+            ids[n, : len(r)] = r
+            mask[n, : len(r)] = 1
         hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return np.ascontiguousarray(pooled / np.clip(norms, 1e-12, None), dtype=np.float32)
+        return pooled / np.clip(norms, 1e-12, None)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(list(texts), self.meta["query_prompt"])
