@@ -24,6 +24,15 @@ def embedder():
 
 
 @pytest.fixture(scope="session")
+def torch_embedder():
+    """The same model through sentence-transformers and torch (GLOSSARIAN_ENCODER=torch); `embedder` is the
+    configured one (ONNX Runtime for questions by default)."""
+    from glossarian.embedding import get_embedder
+
+    return get_embedder(Settings.from_env(encoder="torch"))
+
+
+@pytest.fixture(scope="session")
 def model_id(embedder) -> tuple[str, str]:
     return embedder.name, embedder.fingerprint
 

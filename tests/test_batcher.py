@@ -72,12 +72,21 @@ def test_concurrent_questions_share_passes_and_each_gets_its_own_vector(embedder
     assert batcher.passes < len(QUESTIONS)  # 16 readers at once did not cost 16 forward passes
 
 
-def test_replicas_share_the_weights_and_encode_the_same(embedder):
+def test_torch_replicas_share_the_weights_and_encode_the_same(torch_embedder):
+    embedder = torch_embedder
     twin = embedder.replica()
     a, b = dict(embedder.model.named_parameters()), dict(twin.model.named_parameters())
     assert a.keys() == b.keys() and all(a[k].data_ptr() == b[k].data_ptr() for k in a)  # no second copy
     assert twin._lock is not embedder._lock  # the two encode at the same time
     assert np.allclose(twin.embed_queries(QUESTIONS[:3]), embedder.embed_queries(QUESTIONS[:3]), atol=1e-5)
+
+
+def test_onnx_replicas_share_the_session_and_encode_the_same(embedder, torch_embedder):
+    if embedder.backend != "onnx":
+        pytest.skip(f"the configured encoder is {embedder.backend}")
+    twin = embedder.replica()
+    assert twin.session is embedder.session  # one copy of the weights, run from several lanes at once
+    assert np.allclose(twin.embed_queries(QUESTIONS[:3]), torch_embedder.embed_queries(QUESTIONS[:3]), atol=1e-5)
 
 
 def test_a_lone_question_is_encoded_at_once_in_the_callers_thread():
@@ -160,3 +169,36 @@ def test_batching_wraps_once_and_can_be_turned_off(max_batch):
     assert (wrapped is inner) == (max_batch == 1)
     assert batching(wrapped, lanes=1, max_batch=max_batch) is wrapped
     assert wrapped.embed_passages(["ab"]).shape == (1, 3)  # passages go straight through
+
+
+class Twins(Recording):
+    """A stand-in with replicas: every lane records into one shared list, under its own lane number."""
+
+    def __init__(self, lane: int = 0, shared: list | None = None):
+        super().__init__()
+        self.lane, self.shared = lane, shared if shared is not None else []
+
+    def replica(self):
+        return Twins(self.lane + 1, self.shared)
+
+    def embed_queries(self, texts):
+        import time
+
+        time.sleep(0.002)  # long enough for the queue to build up behind a busy lane
+        self.shared.append((self.lane, len(texts)))
+        return super().embed_queries(texts)
+
+
+def test_under_load_every_lane_works_and_none_is_lost():
+    """Readers answered together come back together: each lane takes its share of the queue, and a lane handed
+    on is always driven (a caller that already drives a lane must not be handed a second one)."""
+    inner = Twins()
+    batcher = BatchingEmbedder(inner, lanes=2)
+    rounds = [QUESTIONS[i % len(QUESTIONS)] for i in range(16 * 25)]
+    got = _concurrently(lambda chunk: [batcher.embed_queries([q]) for q in chunk],
+                        [rounds[i::16] for i in range(16)])
+    assert all(len(g) == 25 for g in got), got
+    assert sorted(batcher._free) == [0, 1] and not batcher._queue  # both lanes back, nothing left waiting
+    by_lane = {lane: sum(n for l, n in inner.shared if l == lane) for lane in (0, 1)}
+    assert sum(by_lane.values()) == len(rounds)
+    assert min(by_lane.values()) >= len(rounds) // 5, by_lane  # both lanes took real work, not one of them

@@ -55,7 +55,8 @@ class Settings:
     log_retention_days: int = 90  # rows older than this are deleted (0 keeps them forever)
     log_question_text: int = 1  # 0: record outcomes only, never what the reader typed
     admin_token: str = ""  # for /admin and /api/admin/*; UI_AUTH's login also opens /admin
-    threads: int = 1  # torch intra-op threads per encoder
+    threads: int = 1  # torch / ONNX Runtime intra-op threads per encoder
+    encoder: str = "onnx"  # questions: "onnx" (ONNX Runtime, verified to give torch's vectors) or "torch"
     build_threads: int = 0  # torch threads while an index build encodes passages; 0 = every core
     encode_lanes: int = 0  # encoders running question batches at once per process; 0 = cores / (threads * workers)
     batch_max: int = 16  # questions per forward pass when readers ask at the same time; 1 turns batching off

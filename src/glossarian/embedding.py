@@ -14,7 +14,7 @@ import numpy as np
 from glossarian.config import DEFAULT_MODEL, Settings
 from glossarian.errors import ModelError
 
-_CACHE: dict[tuple[str, str], "Embedder"] = {}
+_CACHE: dict[tuple[str, str, str], "Embedder"] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -89,6 +89,8 @@ def one_blas_thread() -> None:
 
 
 class SentenceTransformerEmbedder(Embedder):
+    backend = "torch"
+
     def __init__(self, name: str, path: str, threads: int = 1):
         import torch
 
@@ -188,15 +190,42 @@ def _verify(folder: Path) -> None:
 def get_embedder(settings: Settings) -> Embedder:
     """The configured embedder, loaded once per process."""
     name = settings.embed_model
-    key = (name, str(settings.home))
+    key = (name, str(settings.home), settings.encoder.strip().lower())
     with _CACHE_LOCK:
         if key not in _CACHE:
             if name == DEFAULT_MODEL:
                 path = str(provision_default_model(settings))
             else:
                 path = str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
-            _CACHE[key] = SentenceTransformerEmbedder(name, path, settings.threads)
+            _CACHE[key] = _load(settings, name, path)
         return _CACHE[key]
+
+
+ENCODERS = ("onnx", "torch")
+
+
+def _load(settings: Settings, name: str, path: str) -> Embedder:
+    """GLOSSARIAN_ENCODER=onnx (default): questions through ONNX Runtime when its vectors are verified to match
+    torch's (onnx_encoder.py), passages through torch; anything else, or a failed check, is torch throughout."""
+    backend = settings.encoder.strip().lower()
+    if backend not in ENCODERS:
+        raise ModelError(f"GLOSSARIAN_ENCODER={settings.encoder!r} is not an encoder.",
+                         "Set it to 'onnx' (the default: same vectors, faster questions) or 'torch'.")
+    folder = Path(path)
+    if backend == "torch" or not folder.is_dir():
+        return SentenceTransformerEmbedder(name, path, settings.threads)
+    from glossarian import onnx_encoder
+
+    lock, loaded = threading.Lock(), []
+
+    def torch_embedder() -> SentenceTransformerEmbedder:  # for an export, and for passages (index builds)
+        with lock:
+            if not loaded:
+                loaded.append(SentenceTransformerEmbedder(name, path, settings.threads))
+            return loaded[0]
+
+    emb = onnx_encoder.load(name, folder_fingerprint(folder), folder, settings.home, settings.threads, torch_embedder)
+    return emb if emb is not None else torch_embedder()
 
 
 def model_identity(settings: Settings) -> tuple[str, str | None]:

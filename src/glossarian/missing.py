@@ -11,6 +11,7 @@ no glossary entry but mentions a name the corpus never uses ("Mamba 的选择性
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from glossarian.lang import normalize
@@ -104,7 +105,10 @@ def _termlike(phrase: str) -> bool:
     return 0 < len(words) + cjk and len(words) <= SUBJECT_MAX_WORDS and cjk <= SUBJECT_MAX_CJK
 
 
+@functools.lru_cache(maxsize=8192)
 def _name_pattern(name: str) -> re.Pattern:
+    """Compiled once per name: a corpus has more names than `re`'s own cache holds (512), which then compiled
+    every name's pattern again for every question (measured: ~7% of the server's Python time under load)."""
     parts = [re.escape(p) for p in re.split(r"[\s\-_·]+", name.strip()) if p]
     body = r"[\s\-_·]*".join(parts)
     edge = r"(?<![A-Za-z0-9])" if name[:1].isascii() else ""

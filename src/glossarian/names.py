@@ -14,6 +14,7 @@ dictionaries does grow with the corpus, so beyond FUZZY_MAX_NAMES names they are
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import defaultdict
@@ -66,15 +67,18 @@ def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
+RETROFLEX = re.compile(r"^([zcs])h")
+VELAR_NG = re.compile(r"ng$")
+MEMO = 1024  # questions whose name spans a matcher remembers (conversation.plan and Retriever.features ask twice)
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def pinyin_key(text: str) -> str:
-    """Toneless pinyin with the usual input-method confusions folded (in/ing, z/zh, c/ch, s/sh)."""
+    """Toneless pinyin with the usual input-method confusions folded (in/ing, z/zh, c/ch, s/sh). Remembered: every
+    Chinese question probes each of its 3-8 character windows (~1 ms of pypinyin per question otherwise)."""
     from pypinyin import lazy_pinyin
 
-    out = []
-    for syllable in lazy_pinyin(text):
-        syllable = re.sub(r"^([zcs])h", r"\1", syllable)
-        out.append(re.sub(r"ng$", "n", syllable))
-    return " ".join(out)
+    return " ".join(VELAR_NG.sub("n", RETROFLEX.sub(r"\1", syllable)) for syllable in lazy_pinyin(text))
 
 
 def ordinary_words(text: str) -> set[str]:
@@ -130,6 +134,11 @@ class NameMatcher:
                         self.fuzzy_ascii[d].add((key, i, stripped, words))
                 elif 3 <= len(key) <= 8 and all(CJK.match(c) for c in key):
                     self.fuzzy_cjk[pinyin_key(key)].add((i, stripped))
+        # One question is probed several times per answer (plan: find + fuzzy; features: corrected + find;
+        # plainly_about: abbreviated): the spans of recent questions are remembered. The dictionaries above never
+        # change after this point, so a remembered answer stays right.
+        self._spans_memo = functools.lru_cache(maxsize=MEMO)(self._exact_spans)
+        self._fuzzy_memo = functools.lru_cache(maxsize=MEMO)(self._fuzzy_spans)
 
     # -- exact -----------------------------------------------------------------------------------
     def _edges_ok(self, k: _Key, a: int, b: int) -> bool:
@@ -141,6 +150,9 @@ class NameMatcher:
     def _spans(self, question: str) -> list[tuple[int, int, set[int], str]]:
         """(start, end, entry positions, matched key) of every exact name occurrence, in positions of
         the normalised question."""
+        return list(self._spans_memo(question))
+
+    def _exact_spans(self, question: str) -> tuple[tuple[int, int, set[int], str], ...]:
         text = normalize(question)
         k = _keyed(text)
         t = k.text
@@ -155,7 +167,7 @@ class NameMatcher:
                     if not (raw.isupper() or raw in self.case_sensitive[t[a:b]]):
                         continue
                 found.append((k.original[a], k.original[b - 1] + 1, ids, t[a:b]))
-        return found
+        return tuple(found)
 
     def _named(self, question: str) -> tuple[list[int], list[tuple[int, int]]]:
         spans = sorted(self._spans(question), key=lambda s: (-(s[1] - s[0]), s[0]))
@@ -198,6 +210,9 @@ class NameMatcher:
     def fuzzy_spans(self, question: str) -> list[tuple[int, int, int, str]]:
         """(start, end, entry, correct name) for names written with a typo; never inside an exact match.
         Positions refer to the normalised question."""
+        return list(self._fuzzy_memo(question))
+
+    def _fuzzy_spans(self, question: str) -> tuple[tuple[int, int, int, str], ...]:
         from rapidfuzz.distance import OSA
 
         if not self.fuzzy_enabled:
@@ -250,7 +265,7 @@ class NameMatcher:
                     if found:
                         i, name = sorted(found)[0]
                         spans.append((start, start + length, i, name))
-        return sorted(spans)
+        return tuple(sorted(spans))
 
     def fuzzy(self, question: str) -> list[int]:
         """Entries whose name appears in the question with a typo, in order of appearance."""

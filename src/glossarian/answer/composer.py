@@ -9,6 +9,7 @@ an entry and carries its citation; a term the glossary lacks is named as missing
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Iterator
 
@@ -273,9 +274,15 @@ def _mentions(sentence: str, other) -> bool:
     low = _flat(sentence)
     for name in other.names:
         key = _flat(name)
-        if len(key) >= 2 and re.search(rf"(?<![a-z0-9]){re.escape(key)}(?:e?s)?(?![a-z0-9])" if key.isascii() else re.escape(key), low):
+        if len(key) >= 2 and _mention_pattern(key).search(low):
             return True
     return False
+
+
+@functools.lru_cache(maxsize=8192)
+def _mention_pattern(key: str) -> re.Pattern:
+    """Compiled once per name (more names than `re`'s own cache of 512 patterns)."""
+    return re.compile(rf"(?<![a-z0-9]){re.escape(key)}(?:e?s)?(?![a-z0-9])" if key.isascii() else re.escape(key))
 
 
 def _flat(text: str) -> str:

@@ -243,6 +243,7 @@ def run_bench(settings: Settings, config: BenchConfig = BenchConfig()) -> Bench:
         start = time.perf_counter()
         embedder = get_embedder(settings)
         details["model_load_s"] = round(time.perf_counter() - start, 2)
+        details["encoder"] = getattr(embedder, "backend", type(embedder).__name__)
         floor = Floor(embedder, per_phase=-(-config.floor_runs // (3 + len(config.sizes))))
         if config.serving_only:
             s = _full_index(bench, settings, embedder, tmp)

@@ -84,6 +84,7 @@ def server_bench(settings: Settings, corpus: Path, index: Path, questions: list[
     env = {k: v for k, v in os.environ.items() if not k.startswith("GLOSSARIAN_")}
     env.update(GLOSSARIAN_HOME=str(settings.home), GLOSSARIAN_CORPUS=str(corpus), GLOSSARIAN_INDEX=str(index),
                GLOSSARIAN_EMBED_MODEL=settings.embed_model, GLOSSARIAN_THREADS=str(settings.threads),
+               GLOSSARIAN_ENCODER=settings.encoder,
                GLOSSARIAN_BATCH_MAX=str(settings.batch_max), GLOSSARIAN_ENCODE_LANES=str(settings.encode_lanes),
                GLOSSARIAN_RATE_LIMIT=str(10**9), PYTHONUNBUFFERED="1")
     log_path = workdir / f"server-{config.workers}.log"

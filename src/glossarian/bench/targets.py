@@ -71,7 +71,7 @@ def format_table(result: dict) -> str:
         return f"{v:,.2f}" if abs(v) < 10 else f"{v:,.1f}"
 
     d = result.get("details", {})
-    lines = [f"Glossarian bench: model {d.get('model')}, {d.get('threads')} thread(s), {d.get('cpus')} CPUs, "
+    lines = [f"Glossarian bench: model {d.get('model')} ({d.get('encoder')} encoder), {d.get('threads')} thread(s), {d.get('cpus')} CPUs, "
              f"{d.get('workers', 1)} server worker(s), {d.get('entries')} entries, {d.get('questions')} questions "
              f"({d.get('ask_questions')} for ask)", ""]
     lines += [f"  {label:<36} {num(result.get(key)):>12} {unit}" for key, (label, unit) in FIGURES.items()]
