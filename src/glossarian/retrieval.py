@@ -9,6 +9,7 @@ background passage (data/background.txt) by `margin`; an entry the question name
 `named_margin` (a bare abbreviation like "What is BN?" embeds far from any definition),
 because "HEAD in git" names `head` yet the background must still be able to win. Questions that ask for a name
 ("what is it called") treat the terms they mention as context: no bonus and no leniency for them.
+A question about a term the glossary lacks abstains with `Retrieval.missing` set (missing.py decides which term).
 The tuner (glossarian.tune) reuses Features with other thresholds, so what it measures is exactly this code.
 """
 from __future__ import annotations
