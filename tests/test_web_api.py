@@ -82,6 +82,7 @@ def test_healthz_describes_the_loaded_index(server, assistant, base_settings, se
     info = r.json()
     assert info["loaded"] is True
     assert info["entries"] == len(assistant.retriever().index.entries) > 100
+    assert info["encoder"] == "onnx"  # the default encoder, verified against torch at start (else "torch")
     assert "index" not in info and str(base_settings.index) not in r.text  # no folders for anonymous callers
     url = serve_with(api_token="s3cret-token")
     assert "index" not in httpx.get(url + "/healthz", headers={"Authorization": "Bearer wrong"}).json()

@@ -170,6 +170,8 @@ class Assistant:
         except Exception as exc:  # health must answer even when the index is broken
             info.update(error=str(exc))
         info["loaded"] = self._retriever is not None
+        if self._embedder is not None:  # "onnx", or "torch" (chosen, or fallen back to: the log says why)
+            info["encoder"] = getattr(getattr(self._embedder, "inner", self._embedder), "backend", "unknown")
         if self.last_reload_error:
             info["reload_error"] = self.last_reload_error
         if self.settings.llm_base_url and self.settings.llm_model:
