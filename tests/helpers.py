@@ -126,12 +126,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(app):
-    """Serve `app` with uvicorn in a background thread; yield its base URL."""
+def running(app, http=None):
+    """Serve `app` with uvicorn in a background thread, on the HTTP protocol `glossarian serve` uses unless `http`
+    names another; yield its base URL."""
     import uvicorn
 
+    from glossarian.web.one_write import OneWriteH11Protocol
+
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                          http=http or OneWriteH11Protocol))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

@@ -411,3 +411,53 @@ def test_index_rebuild_is_picked_up_while_serving(tmp_path, base_settings):
         body = ask(url, question).json()
         assert marker in body["answer"], body["answer"]
         assert httpx.get(url + "/healthz").json()["stale"] is False
+
+
+# ------------------------------------------------------------------------------------------ one write per answer
+
+
+def _recording(protocol):
+    """`protocol`, with every write that reaches the socket recorded (the raw transport, under any wrapper)."""
+    writes: list[bytes] = []
+
+    class Recorder:
+        def __init__(self, transport):
+            self._transport = transport
+
+        def write(self, data):
+            writes.append(bytes(data))
+            self._transport.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self._transport, name)
+
+    class Recording(protocol):
+        def connection_made(self, transport):
+            super().connection_made(Recorder(transport))
+
+    return Recording, writes
+
+
+def test_an_answer_leaves_in_one_write_so_a_killed_replica_cannot_tear_it(base_settings, assistant):
+    """A replica killed between an answer's head and its body makes nginx drop the reader (it cannot retry a response
+    it has begun); the server `glossarian serve` runs writes the head with the body, so an answer is all or nothing."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    from glossarian.web.one_write import OneWriteH11Protocol
+
+    def socket_writes(protocol) -> list[bytes]:
+        recording, writes = _recording(protocol)
+        with running(create_app(base_settings, assistant), http=recording) as url:
+            writes.clear()  # readiness polling
+            with httpx.Client(timeout=60) as http:
+                reply = http.post(url + ASK, json={"question": "What is a backbone?"})
+                assert reply.status_code == 200 and reply.json()["sources"][0]["id"] == "backbone"
+                assert http.get(url + "/healthz").status_code == 200
+        return [w for w in writes if w]
+
+    plain = socket_writes(H11Protocol)
+    assert len(plain) >= 4  # uvicorn's own protocol: head and body apart, for each of the two responses
+    ours = socket_writes(OneWriteH11Protocol)
+    assert len(ours) == 2, [w[:40] for w in ours]
+    answer = ours[0]
+    assert answer.startswith(b"HTTP/1.1 200") and b'"backbone"' in answer and answer.endswith(b"}")
