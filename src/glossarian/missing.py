@@ -47,6 +47,8 @@ GENERIC_EN = STOPWORDS | {
     "typical", "value", "values", "difference", "point", "purpose", "use", "meaning", "definition", "example",
     "examples", "formula", "intuition", "advantage", "advantages", "benefit", "benefits", "role", "output",
     "shape", "range", "default", "good", "best", "main", "usual", "common",
+    "disadvantage", "disadvantages", "drawback", "drawbacks", "downside", "downsides", "limitation",
+    "limitations", "tradeoff", "tradeoffs", "trade", "offs", "pros", "cons", "pitfalls", "caveats",
 }
 GENERIC_ZH = re.compile(r"的|里|中|这个|那个|这种|那种|一种|一个|什么|模型|方法|算法|技术|机制|概念|网络|结构|东西|意思"
                         r"|定义|作用|用途|原理|到底|究竟|具体|深度学习|机器学习")
@@ -193,6 +195,10 @@ def missing_term(question: str, matcher, entries, near=()) -> str | None:
         phrase = re.sub(r"^(?:an?|the)\s+", "", phrase.strip(), flags=re.I)
         if _termlike(phrase) and not quoted:
             candidates = [(phrase, True)]
+        elif not quoted and _residue(phrase, matcher, entries)[0]:
+            # A long description built on a glossary term ("LLaMA 的 FFN 里带门控的那种结构"): the question describes
+            # what it wants, and the names around that term are where it was seen, not what it asks about.
+            continue
         else:
             candidates = [(phrase, False)] + [(m.group(), True) for m in SPECIFIC.finditer(phrase)]
         for candidate, strict in candidates:
