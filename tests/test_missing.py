@@ -165,3 +165,18 @@ def test_a_model_name_as_context_does_not_make_the_question_missing(assistant, q
 def test_an_off_topic_question_mentioning_a_product_is_a_plain_abstention(assistant):
     a = assistant.ask("Redis缓存穿透怎么解决")  # not "Redis is missing from the glossary": nothing to add
     assert a.abstained and a.missing_term is None and a.closest == []
+
+
+@pytest.mark.parametrize("question, names", [
+    ("流形学习为什么能降维", ["流形学习"]),  # a word the glossary never uses before a kind-of-thing word
+    ("模拟退火算法怎么跳出局部最优", ["模拟退火算法"]),
+    ("残差网络为什么好训练", []),  # a glossary name
+    ("卷积神经网络的感受野怎么算", []),
+    ("Whisper 推理時束搜索的 beam size 一般設多少", []),  # 束搜索 (beam search) split wrongly as 時束 + 搜索
+    ("训练的时候梯度累积步数怎么设", []),
+])
+def test_chinese_names_the_glossary_never_uses_are_noticed(assistant, question, names):
+    from glossarian.lang import normalize
+    from glossarian.missing import _cjk_mentions
+
+    assert _cjk_mentions(normalize(question), assistant.retriever().matcher)[:1] == names[:1]

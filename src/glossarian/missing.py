@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 
-from glossarian.lang import normalize
+from glossarian.lang import normalize, to_simplified
 from glossarian.lexical import STOPWORDS
 
 # The subject of a definition question. Chinese trailing particles and punctuation are dropped.
@@ -255,6 +255,42 @@ def _unheard_of(word: str, matcher) -> bool:
     return False
 
 
+# Chinese names of methods end in a word that says what kind of thing they are: 胶囊网络, 课程学习, 牛顿法, 辐射场.
+TERM_HEADS = frozenset(
+    "网络 学习 算法 模型 机制 采样 搜索 归一化 注意力 卷积 编码 编码器 解码 解码器 蒸馏 损失 回放 场 流 法 攻击 现象 "
+    "正则化 优化 优化器 池化 聚类 回归 分类器 嵌入 匹配 剪枝 量化 微调 增强 函数 变换 架构 结构 方法 策略 框架 层 单元 "
+    "门控 训练 推理 生成 检测 分割 表示 估计 距离 系数 定理 假设 过程".split())
+_CJK_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def _cjk_mentions(text: str, matcher) -> list[str]:
+    """Chinese names the glossary has never heard of: one or two words it never uses before a kind-of-thing word
+    ("胶囊" + "网络", "匈牙利" + "匹配"), the whole not a glossary name nor one typed wrongly."""
+    import jieba.posseg as pseg
+
+    from glossarian.lexical import _get_jieba
+
+    if not CJK.search(text):
+        return []
+    _get_jieba()
+    words = [(w.word, w.flag) for w in pseg.cut(to_simplified(text))]
+    out = []
+    for i, (word, _) in enumerate(words):
+        if word not in TERM_HEADS:
+            continue
+        modifiers: list[str] = []
+        for prev, flag in reversed(words[max(0, i - 2):i]):
+            if not (_CJK_WORD.fullmatch(prev) and prev not in matcher.known_words and flag[:1] in "nvaj"):
+                break
+            modifiers.insert(0, prev)
+        name = "".join(modifiers) + word
+        # A glossary name inside it longer than the head ("时束搜索": 束搜索 split wrongly) means a known term.
+        if modifiers and not (matcher.exactly(name) or matcher.fuzzy(name)) and not any(
+                len(name[a:b]) > len(word) for a, b in matcher.spans_of(name)):
+            out.append(name)
+    return out
+
+
 def mentioned_term(question: str, matcher) -> str | None:
     """A name the question mentions that the glossary has never heard of, when the question names no glossary
     entry apart from it: "Mamba 的选择性扫描怎么实现", "StyleGAN 的 mapping network 有什么用" (GAN inside StyleGAN is
@@ -263,11 +299,15 @@ def mentioned_term(question: str, matcher) -> str | None:
     glossary knows."""
     text = MARKUP.sub(" ", normalize(question))
     unheard = [w for w in _mentions(text) if _unheard_of(w, matcher)]
-    if not unheard:
-        return None
     rest = text
     for word in unheard:
         rest = re.sub(r"(?<![A-Za-z0-9_])" + re.escape(word) + r"(?![A-Za-z0-9_])", " ", rest)
+    chinese = _cjk_mentions(rest, matcher)
+    for word in chinese:
+        rest = to_simplified(rest).replace(word, " ")
+    unheard += chinese
+    if not unheard:
+        return None
     return None if matcher.find(rest) or matcher.fuzzy(rest) else unheard[0]
 
 

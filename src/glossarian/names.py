@@ -185,6 +185,17 @@ class NameMatcher:
         """Entries named in the question, in order of appearance; longest names win overlaps."""
         return self._named(question)[0]
 
+    def spans_of(self, question: str) -> list[tuple[int, int]]:
+        """(start, end) of each glossary name in the normalised question (longest names win overlaps)."""
+        return list(self._named(question)[1])
+
+    def without_names(self, question: str) -> str:
+        """The normalised question with every glossary name it contains blanked out."""
+        text = normalize(question)
+        for a, b in sorted(self._named(question)[1], reverse=True):
+            text = text[:a] + " " + text[b:]
+        return text
+
     def abbreviated(self, question: str) -> list[int]:
         """Entries named by one of their abbreviations, spelt as the glossary spells it (BN, GAP, mAP, CoT). Unlike
         a word ("head", "gap", or "HEAD" in git), such a spelling names one thing."""

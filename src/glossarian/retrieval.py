@@ -10,6 +10,8 @@ background passage (data/background.txt) by `margin`; an entry the question name
 because "HEAD in git" names `head` yet the background must still be able to win. Questions that ask for a name
 ("what is it called") treat the terms they mention as context: no bonus and no leniency for them.
 A question about a term the glossary lacks abstains with `Retrieval.missing` set (missing.py decides which term).
+A question that uses a glossary word in another field's sense ("瓶颈路段") loses the named leniency: its rest, names
+cut out, must be in scope on its own (elsewhere.py).
 The tuner (glossarian.tune) reuses Features with other thresholds, so what it measures is exactly this code.
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 
 from glossarian import intent as intents
 from glossarian.corpus import Entry
+from glossarian.elsewhere import elsewhere_rest
 from glossarian.index import BACKGROUND_FILE, IndexData
 from glossarian.lang import normalize, to_simplified
 from glossarian.manifest import Calibration
@@ -98,6 +101,9 @@ class Features:
     facet: int | None = None  # the one entry a facet question names (see Retriever.facet_of)
     missing: str | None = None  # the subject of a definition question, or a quoted term, the glossary lacks
     mentioned: str | None = None  # a name the question mentions that the corpus never uses (missing.mentioned_term)
+    # When the question, its glossary names cut out, reads like another field's (elsewhere.py): that rest's best
+    # entry cosine and best background cosine; it must then be in scope on its own.
+    rest: tuple[float, float] | None = None
 
 
 class Retriever:
@@ -138,17 +144,23 @@ class Retriever:
         top_lex = float(lex.max()) if n else 0.0
         lexn = lex[cands] / top_lex if top_lex > 0 else np.zeros(len(cands), dtype=np.float32)
         seeking = bool(NAME_SEEKING.search(text))
-        missing = mentioned = None
+        missing = mentioned = rest = None
         if mode == "hybrid" and check_missing and intents.detect(question) not in ("compute", "name"):
             # Names within a typo of the likeliest entries' are typed wrongly, not missing ("gradient desent").
             likeliest = [int(cands[j]) for j in np.argsort(-cos.max(axis=0))[:NEAREST]]
             near = [self.index.entries[i] for i in dict.fromkeys([*named, *likeliest])]
             missing = missing_term(question, self.matcher, self.index.entries, near)
             mentioned = None if missing else mentioned_term(question, self.matcher)
+            plain = self.plainly_about(text, named)  # "What is dropout? <pasted link>" is plainly about dropout
+            if named and not missing and plain is None and (other := elsewhere_rest(text, self.matcher,
+                                                                                      self.matcher.known_words)):
+                rvec = self.embedder.embed_queries([other])[0]
+                rest = (float(self.index.entry_cosines(rvec).max()) if self.index.exact
+                        else float(self.index.dense_search(rvec, 1)[0][0]), self.index.background_score(rvec))
         return Features(question, text, cands, cos, np.asarray(lexn, dtype=np.float32),
                         named, seeking, float(bg), qvec,
                         self.plainly_about(text, named) if mode == "hybrid" else None,
-                        self.facet_of(text, named) if mode == "hybrid" else None, missing, mentioned)
+                        self.facet_of(text, named) if mode == "hybrid" else None, missing, mentioned, rest)
 
     def plainly_about(self, question: str, named: list[int]) -> int | None:
         """The entry a question is plainly about, whatever the embedding says: the subject of a definition
@@ -207,6 +219,8 @@ class Retriever:
         # plain), or, in a question that looks in scope, a name the corpus never uses ("Mamba 的选择性扫描"; off-topic
         # questions that mention one, "CSS flexbox", are plain abstentions, not terms to add).
         missing = f.missing or (f.mentioned if named_ok or unnamed_ok else None)
+        if f.rest is not None and (f.rest[0] < cal.floor or f.rest[0] - f.rest[1] < cal.margin):
+            named_ok, unnamed_ok = [], False  # a glossary word in another field's sense ("瓶颈路段")
         if missing or (not named_ok and not unnamed_ok):
             nearest = sorted(cos, key=lambda i: -cos[i])[:NEAREST]
             return Retrieval(f.question, [], abstained=True, background=f.background, named_in_question=order,
