@@ -34,7 +34,7 @@ def test_a_glossary_word_in_another_fields_sense_is_refused_plainly(assistant, q
     ("训练的时候梯度突然变成 NaN 了是怎么回事", {"exploding-gradient", "gradient", "gradient-clipping"}),
     ("softmax 的温度调高以后输出分布会怎样", {"temperature", "softmax"}),
     ("检测头到底负责输出什么", {"head"}),  # colloquial words are not another field's nouns
-    ("how do hospitals use transfer learning for X-ray images with few labels", {"transfer-learning"}),
+    ("医院想用迁移学习做肺部 CT 的分类，标注只有几百张够吗", {"transfer-learning"}),
     # Other fields' nouns (公司, 服务器), but the rest of the question is about training on its own: answered.
     ("公司服务器显卡显存不够，batch size 只能设 8，梯度累积能解决吗", {"gradient-accumulation", "batch-size"}),
 ])

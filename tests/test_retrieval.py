@@ -383,3 +383,19 @@ def test_holdout_abstention(holdout_reports, name):
     abstention, (_, _, oos, wrongly) = holdout_reports[name].summary["abstention"], HOLDOUT_FLOORS[name]
     assert abstention["oos_abstained"] >= oos, abstention
     assert abstention["in_scope_wrongly_abstained"] <= wrongly, abstention
+
+
+@pytest.mark.parametrize("question, subject", [
+    # a model named by its abbreviation while the question describes something else: that else is the subject
+    ("how does GPT keep its generation cost low by reusing the keys and values it already computed", "kv-cache"),
+    ("why does YOLO output several overlapping detections of one object unless you post-process them",
+     "non-maximum-suppression"),
+    # a short question about the term it names stays about that term, however the embedding ranks its neighbours
+    ("Why do we need label smoothing?", "label-smoothing"),
+    ("训练时 BN 的均值怎么算", "batch-normalization"),
+    ("GAP 为什么能减少参数", "global-average-pooling"),
+])
+def test_a_named_term_leads_only_when_the_question_says_little_else(retriever, question, subject):
+    """Written for this test, not taken from an evaluation set (retrieval.FEW_OTHER_WORDS)."""
+    r = retriever.search(question)
+    assert not r.abstained and r.hits[0].entry.id == subject, [h.entry.id for h in r.hits]

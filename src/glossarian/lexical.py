@@ -49,6 +49,13 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+def content_words(text: str) -> set[str]:
+    """The distinct words of `text` (jieba's precise mode for Chinese), stop words and punctuation aside."""
+    jieba = _get_jieba()
+    words = (t.strip().lower() for t in jieba.cut(normalize(text)))
+    return {w for w in words if w and w not in STOPWORDS and TOKEN_OK.search(w)}
+
+
 class LexicalIndex:
     """A thin wrapper: index token lists, score a query against every document, save, load."""
 
