@@ -180,3 +180,18 @@ def test_chinese_names_the_glossary_never_uses_are_noticed(assistant, question, 
     from glossarian.missing import _cjk_mentions
 
     assert _cjk_mentions(normalize(question), assistant.retriever().matcher)[:1] == names[:1]
+
+
+@pytest.mark.parametrize("question, entry_id", [
+    ("卷積神經網路最後的全連線層參數為什麼那麼多", "fully-connected-layer"),  # 全連線 is Taiwan's 全连接
+    ("例項分割跟語義分割差在哪", "semantic-segmentation"),  # 例項 is Taiwan's 实例
+    ("訓練時視訊記憶體不夠，梯度累積要怎麼設", "gradient-accumulation"),  # 視訊記憶體 is Taiwan's 显存
+])
+def test_taiwan_words_are_neither_missing_terms_nor_another_fields(assistant, question, entry_id):
+    from glossarian.lang import normalize, to_simplified
+    from glossarian.missing import _cjk_mentions
+
+    assert _cjk_mentions(to_simplified(normalize(question)), assistant.retriever().matcher) == []
+    a = assistant.ask(question)
+    assert not a.abstained and a.missing_term is None
+    assert entry_id in [s.entry.id for s in a.sources]

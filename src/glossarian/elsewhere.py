@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from glossarian.lexical import STOPWORDS
+from glossarian.lexical import STOPWORDS, known_word
 from glossarian.missing import GENERIC_ZH, MARKUP
 
 FOREIGN_MIN = 2  # Chinese nouns, or three untagged English words, or a mix
@@ -38,7 +38,7 @@ def foreign_nouns(rest: str, known: set[str]) -> list[str]:
     out = []
     for pair in pseg.cut(rest):
         word, flag = pair.word.strip(), pair.flag
-        if len(word) < 2 or not _WORDY.search(word) or word.lower() in STOPWORDS or word.lower() in known:
+        if len(word) < 2 or not _WORDY.search(word) or word.lower() in STOPWORDS or known_word(word, known):
             continue
         if GENERIC_ZH.search(word) and len(GENERIC_ZH.sub("", word)) < 2:
             continue  # "啥意思", "作用": what is asked, not what about

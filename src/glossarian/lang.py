@@ -58,6 +58,13 @@ def to_traditional(text: str) -> str:
     return _converter("s2t").convert(text) if CJK_RE.search(text) else text
 
 
+def mainland_form(word: str) -> str:
+    """The word as written in mainland Simplified Chinese when it is a Taiwan variant (网路 -> 网络, 例项 -> 实例);
+    otherwise the word itself. Only for asking "is this a word we know?": the question itself is never rewritten
+    with phrase tables, which sometimes get a term wrong (see above)."""
+    return _converter("tw2sp").convert(_converter("s2t").convert(word)) if CJK_RE.search(word) else word
+
+
 def is_traditional(text: str) -> bool:
     """True when the text uses more Traditional-only than Simplified-only characters (批次正規化是什麼)."""
     if not CJK_RE.search(text):

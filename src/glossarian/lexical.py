@@ -49,6 +49,17 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+def known_word(word: str, known: set[str]) -> bool:
+    """`word` or its mainland form (a Taiwan variant: 网路, 例项, 全连线) is among `known` (the index's tokens)."""
+    from glossarian.lang import mainland_form
+
+    w = word.lower()
+    if w in known:
+        return True
+    mainland = mainland_form(w)
+    return mainland != w and (mainland in known or all(t in known for t in tokenize(mainland)))
+
+
 def content_words(text: str) -> set[str]:
     """The distinct words of `text` (jieba's precise mode for Chinese), stop words and punctuation aside."""
     jieba = _get_jieba()

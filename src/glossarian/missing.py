@@ -14,8 +14,8 @@ from __future__ import annotations
 import functools
 import re
 
-from glossarian.lang import normalize, to_simplified
-from glossarian.lexical import STOPWORDS
+from glossarian.lang import mainland_form, normalize, to_simplified
+from glossarian.lexical import STOPWORDS, known_word
 
 # The subject of a definition question. Chinese trailing particles and punctuation are dropped.
 _END = r"\s*[?？。.!！~～]*\s*$"
@@ -280,12 +280,12 @@ def _cjk_mentions(text: str, matcher) -> list[str]:
             continue
         modifiers: list[str] = []
         for prev, flag in reversed(words[max(0, i - 2):i]):
-            if not (_CJK_WORD.fullmatch(prev) and prev not in matcher.known_words and flag[:1] in "nvaj"):
+            if not (_CJK_WORD.fullmatch(prev) and not known_word(prev, matcher.known_words) and flag[:1] in "nvaj"):
                 break
             modifiers.insert(0, prev)
         name = "".join(modifiers) + word
         # A glossary name inside it longer than the head ("时束搜索": 束搜索 split wrongly) means a known term.
-        if modifiers and not (matcher.exactly(name) or matcher.fuzzy(name)) and not any(
+        if modifiers and not any(matcher.exactly(n) or matcher.fuzzy(n) for n in {name, mainland_form(name)}) and not any(
                 len(name[a:b]) > len(word) for a, b in matcher.spans_of(name)):
             out.append(name)
     return out
