@@ -111,6 +111,7 @@ class Features:
     # When the question, its glossary names cut out, reads like another field's (elsewhere.py): that rest's best
     # entry cosine and best background cosine; it must then be in scope on its own.
     rest: tuple[float, float] | None = None
+    plain_leads: bool = True  # `plain` is ranked first (not when a long question names it in passing)
 
 
 class Retriever:
@@ -152,6 +153,7 @@ class Retriever:
         lexn = lex[cands] / top_lex if top_lex > 0 else np.zeros(len(cands), dtype=np.float32)
         seeking = bool(NAME_SEEKING.search(text))
         plain = self.plainly_about(text, named) if mode == "hybrid" else None
+        plain_leads = plain is not None and (self._subject_named(text, named) == plain or self._says_little_else(text))
         missing = mentioned = rest = None
         if mode == "hybrid" and check_missing and intents.detect(question) not in ("compute", "name"):
             # Names within a typo of the likeliest entries' are typed wrongly, not missing ("gradient desent").
@@ -167,23 +169,30 @@ class Retriever:
                         else float(self.index.dense_search(rvec, 1)[0][0]), self.index.background_score(rvec))
         return Features(question, text, cands, cos, np.asarray(lexn, dtype=np.float32),
                         named, seeking, float(bg), qvec, plain,
-                        self.facet_of(text, named) if mode == "hybrid" else None, missing, mentioned, rest)
+                        self.facet_of(text, named) if mode == "hybrid" else None, missing, mentioned, rest,
+                        plain_leads=plain_leads)
 
     def plainly_about(self, question: str, named: list[int]) -> int | None:
         """The entry a question is plainly about, whatever the embedding says: the subject of a definition
         question is exactly its name ("What is BN?", "what is GAP in a CNN" — context after "in" aside), or
-        the question names only one entry, names it by one of its abbreviations as the glossary spells it, and says
-        little else ("训练时 BN 的均值怎么算"; not "HEAD" in git). A bare abbreviation embeds far from any definition,
-        so the cosine floors alone would refuse it."""
+        the question names only one entry and names it by one of its abbreviations as the glossary spells it
+        ("训练时 BN 的均值怎么算"; not "HEAD" in git). A bare abbreviation embeds far from any definition, so the
+        cosine floors alone would refuse it. Such an entry is answered even below the floors; it is ranked first
+        unless a long question names it in passing (Features.plain_leads, FEW_OTHER_WORDS)."""
+        subject = self._subject_named(question, named)
+        if subject is not None:
+            return subject
+        abbreviated = self.matcher.abbreviated(question)
+        return named[0] if len(named) == 1 and abbreviated == named else None
+
+    def _subject_named(self, question: str, named: list[int]) -> int | None:
+        """The entry the question asks to define, named exactly ("What is BN?")."""
         from glossarian.missing import subjects
 
         for phrase, _ in subjects(question):
             exact = [i for i in self.matcher.exactly(phrase) if i in named]
             if len(exact) == 1:
                 return exact[0]
-        abbreviated = self.matcher.abbreviated(question)
-        if len(named) == 1 and abbreviated == named:
-            return named[0] if self._says_little_else(question) else None
         return None
 
     def facet_of(self, question: str, named: list[int]) -> int | None:
@@ -224,9 +233,10 @@ class Retriever:
         named_ok = [i for i in f.named if i in trusted and cos[i] >= cal.named_floor
                     and cos[i] - f.background >= cal.named_margin]
         plain = f.plain if f.plain in trusted else None
-        if plain is not None:  # answered even below the floors (and ranked first, below)
+        if plain is not None:  # answered even below the floors (and, when it leads, ranked first below)
             named_ok = [plain, *(i for i in named_ok if i != plain)]
-        focus = plain if plain is not None else (f.facet if f.facet in trusted and (named_ok or unnamed_ok) else None)
+        lead = plain if plain is not None and f.plain_leads else None
+        focus = lead if lead is not None else (f.facet if f.facet in trusted and (named_ok or unnamed_ok) else None)
         if focus is not None:
             score[focus] = max(score.values()) + cal.named_bonus
         # The glossary lacks what the question is about: the term it asks to define ("VQ-VAE" is not VAE, however
