@@ -338,9 +338,32 @@ def test_questions_about_terms_the_glossary_lacks_abstain(dev_missing_report):
         by_kind.setdefault(o.case.category, []).append(o)
     rate = {k: sum(o.abstained for o in v) / len(v) for k, v in by_kind.items()}
     answered = [o.case.question for o in by_kind["oos-missing"] if not o.abstained]
-    assert rate["oos-missing"] >= 0.66, f"{rate}\n" + "\n".join(answered)
-    assert rate["oos-offtopic"] >= 0.78, rate
+    assert rate["oos-missing"] >= 0.70, f"{rate}\n" + "\n".join(answered)
+    assert rate["oos-offtopic"] >= 0.85, rate
     assert rate["context-proper"] <= 0.06, [o.case.question for o in by_kind["context-proper"] if o.abstained]
+
+
+# tests/data/eval_dev_context.jsonl (231, written blind on 2026-11-30 from the entries' names and definitions): 150
+# questions that name other terms, models or libraries as context, 45 off-topic ones using glossary words in other
+# senses, 36 about real terms the glossary lacks. A dev set: tuned on (2026-11-30: context hit@1 0.700, hit@3 0.827,
+# wrongly abstained 0.047; off-topic abstained 0.778, absent terms 0.500). Floors a few points below.
+@pytest.fixture(scope="module")
+def dev_context_report(retriever):
+    return evaluate(retriever, load_cases(DATA / "eval_dev_context.jsonl"))
+
+
+def test_questions_naming_other_terms_as_context_find_their_subject(dev_context_report):
+    context = [o for o in dev_context_report.outcomes if o.case.category == "context"]
+    hit1, hit3 = (sum(o.hit(k) for o in context) / len(context) for k in (1, 3))
+    wrongly = sum(o.abstained for o in context) / len(context)
+    assert hit1 >= 0.66 and hit3 >= 0.79, (hit1, hit3, _misses(dev_context_report, 1))
+    assert wrongly <= 0.07, [o.case.question for o in context if o.abstained]
+
+
+def test_other_senses_and_absent_terms_in_the_context_set_abstain(dev_context_report):
+    rate = {k: sum(o.abstained for o in v) / len(v) for k in ("oos-offtopic", "oos-missing")
+            for v in [[o for o in dev_context_report.outcomes if o.case.category == k]]}
+    assert rate["oos-offtopic"] >= 0.73 and rate["oos-missing"] >= 0.44, rate
 
 
 # -- blind-holdout floors ----------------------------------------------------------------------------------
@@ -351,12 +374,14 @@ def test_questions_about_terms_the_glossary_lacks_abstain(dev_missing_report):
 # terms the glossary lacks, 34 off-topic, ...) was written later that day by someone who read only the entries' names
 # and definitions (not their `asks` lines, the other evaluation sets or any tuning run). Measured as it fell, before
 # and after the missing-term check of that day: hit@1 0.813 / 0.804, hit@3 0.909 / 0.898, out-of-scope abstained
-# 0.652 / 0.730, in-scope wrongly abstained 0.035 / 0.050.
+# 0.652 / 0.730, in-scope wrongly abstained 0.035 / 0.050. Measured again, as they fell, after the checks of the
+# next session (another field's sense, Chinese names, the lead of a named abbreviation): holdout 3 hit@1 0.816, hit@3
+# 0.886, out-of-scope abstained 0.775, wrongly abstained 0.059; holdout v2 0.851 / 0.944 / 0.856 / 0.029.
 # Nothing is chosen on either. The floors sit a few points below, so a holdout can fail a change that hurts unseen
 # questions but is never tuned against.
 HOLDOUT_FLOORS = {  # file: (hit@1 >=, hit@3 >=, out-of-scope abstained >=, in-scope wrongly abstained <=)
-    "eval_holdout.jsonl": (0.82, 0.92, 0.62, 0.05),
-    "eval_holdout3.jsonl": (0.77, 0.87, 0.68, 0.07),
+    "eval_holdout.jsonl": (0.82, 0.92, 0.80, 0.05),
+    "eval_holdout3.jsonl": (0.78, 0.86, 0.73, 0.08),
 }
 
 
