@@ -48,7 +48,7 @@ MODES = ("hybrid", "dense", "bm25")
 # Questions asking for one facet of a term (why, how, typical values, when to use, an example, the limit case).
 FACET_INTENTS = ("why", "how", "values", "when", "example", "limit")
 # Distinct words besides the glossary names (lexical.content_words) within which a question that names one entry by
-# its abbreviation, or asks one of its facets, is about that entry (Retriever.plainly_about, facet_of). A longer
+# its abbreviation, or asks one of its facets, is about that entry (Retriever.plainly_about). A longer
 # question that names a model while describing something else ("how does GPT keep generation cheap by reusing the keys
 # and values it computed") asks about that else. Chosen on the three dev sets (tests/data/eval_dev*.jsonl): 5 is best;
 # 4 loses one dev question, 6 loses three context questions. A narrow optimum: see README.
@@ -105,7 +105,7 @@ class Features:
     background: float  # best cosine against the background passages
     qvec: np.ndarray
     plain: int | None = None  # the one entry the question is plainly about (see Retriever.plainly_about)
-    facet: int | None = None  # the one entry a facet question names (see Retriever.facet_of)
+    facet: int | None = None  # the one entry a facet question names (see Retriever.plainly_about)
     missing: str | None = None  # the subject of a definition question, or a quoted term, the glossary lacks
     mentioned: str | None = None  # a name the question mentions that the corpus never uses (missing.mentioned_term)
     # When the question, its glossary names cut out, reads like another field's (elsewhere.py): that rest's best
@@ -152,8 +152,7 @@ class Retriever:
         top_lex = float(lex.max()) if n else 0.0
         lexn = lex[cands] / top_lex if top_lex > 0 else np.zeros(len(cands), dtype=np.float32)
         seeking = bool(NAME_SEEKING.search(text))
-        plain = self.plainly_about(text, named) if mode == "hybrid" else None
-        plain_leads = plain is not None and (self._subject_named(text, named) == plain or self._says_little_else(text))
+        plain, plain_leads, facet = self.plainly_about(text, named) if mode == "hybrid" else (None, True, None)
         missing = mentioned = rest = None
         if mode == "hybrid" and check_missing and intents.detect(question) not in ("compute", "name"):
             # Names within a typo of the likeliest entries' are typed wrongly, not missing ("gradient desent").
@@ -168,46 +167,38 @@ class Retriever:
                 rest = (float(self.index.entry_cosines(rvec).max()) if self.index.exact
                         else float(self.index.dense_search(rvec, 1)[0][0]), self.index.background_score(rvec))
         return Features(question, text, cands, cos, np.asarray(lexn, dtype=np.float32),
-                        named, seeking, float(bg), qvec, plain,
-                        self.facet_of(text, named) if mode == "hybrid" else None, missing, mentioned, rest,
-                        plain_leads=plain_leads)
+                        named, seeking, float(bg), qvec, plain, facet, missing, mentioned, rest, plain_leads)
 
-    def plainly_about(self, question: str, named: list[int]) -> int | None:
-        """The entry a question is plainly about, whatever the embedding says: the subject of a definition
-        question is exactly its name ("What is BN?", "what is GAP in a CNN" — context after "in" aside), or
-        the question names only one entry and names it by one of its abbreviations as the glossary spells it
-        ("训练时 BN 的均值怎么算"; not "HEAD" in git). A bare abbreviation embeds far from any definition, so the
-        cosine floors alone would refuse it. Such an entry is answered even below the floors; it is ranked first
-        unless a long question names it in passing (Features.plain_leads, FEW_OTHER_WORDS)."""
-        subject = self._subject_named(question, named)
-        if subject is not None:
-            return subject
-        abbreviated = self.matcher.abbreviated(question)
-        return named[0] if len(named) == 1 and abbreviated == named else None
+    def plainly_about(self, question: str, named: list[int]) -> tuple[int | None, bool, int | None]:
+        """(plain, whether it leads, facet) for a question and the entries it names.
 
-    def _subject_named(self, question: str, named: list[int]) -> int | None:
-        """The entry the question asks to define, named exactly ("What is BN?")."""
+        plain: the entry a question is plainly about, whatever the embedding says: the subject of a definition
+        question is exactly its name ("What is BN?", "what is GAP in a CNN" — context after "in" aside), or the
+        question names only one entry and names it by one of its abbreviations as the glossary spells it ("训练时 BN
+        的均值怎么算"; not "HEAD" in git). A bare abbreviation embeds far from any definition, so the cosine floors
+        alone would refuse it: such an entry is answered even below the floors. It is ranked first unless a long
+        question names it in passing (FEW_OTHER_WORDS).
+        facet: the one entry named in a question that asks for a facet ("warmup 步数一般设多少", "Why do we need weight
+        decay?"), ranked first when the question is in scope; unlike plain it passes no floor, because an ordinary
+        word can name an entry too ("a neck strap", "发酵温度"). Only when the question says little besides that name:
+        a long question that names a model while describing something else ("why does the Faster R-CNN box branch
+        use a loss less sensitive to outlier boxes") asks about that else."""
         from glossarian.missing import subjects
 
+        if not named:
+            return None, True, None
         for phrase, _ in subjects(question):
             exact = [i for i in self.matcher.exactly(phrase) if i in named]
             if len(exact) == 1:
-                return exact[0]
-        return None
+                return exact[0], True, self._facet(question, named)
+        brief = len(content_words(self.matcher.without_names(question))) <= FEW_OTHER_WORDS
+        one = named[0] if len(named) == 1 else None
+        plain = one if one is not None and self.matcher.abbreviated(question) == named else None
+        return plain, brief, (self._facet(question, named) if brief else None)
 
-    def facet_of(self, question: str, named: list[int]) -> int | None:
-        """The one entry named in a question that asks for a facet ("warmup 步数一般设多少", "Why do we need weight
-        decay?"): ranked first when the question is in scope, but unlike `plainly_about` it passes no floor, because
-        an ordinary word can name an entry too ("a neck strap", "发酵温度"). Only when the question says little
-        besides that name (FEW_OTHER_WORDS): a long question that names a model while describing something else
-        ("why does the Faster R-CNN box branch use a loss less sensitive to outlier boxes") asks about that else."""
-        if len(named) != 1 or intents.detect(question) not in FACET_INTENTS:
-            return None
-        return named[0] if self._says_little_else(question) else None
-
-    def _says_little_else(self, question: str) -> bool:
-        """At most FEW_OTHER_WORDS words besides the glossary names it contains."""
-        return len(content_words(self.matcher.without_names(question))) <= FEW_OTHER_WORDS
+    @staticmethod
+    def _facet(question: str, named: list[int]) -> int | None:
+        return named[0] if len(named) == 1 and intents.detect(question) in FACET_INTENTS else None
 
     # -- decision ------------------------------------------------------------------------------------
     def decide(self, f: Features, k: int | None = None, mode: str = "hybrid",
