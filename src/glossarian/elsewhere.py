@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from glossarian.lexical import STOPWORDS, known_word
+from glossarian.lexical import STOPWORDS, known_word, tagged_words
 from glossarian.missing import GENERIC_ZH, MARKUP
 
 FOREIGN_MIN = 2  # Chinese nouns, or three untagged English words, or a mix
@@ -30,14 +30,9 @@ _URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 
 def foreign_nouns(rest: str, known: set[str]) -> list[str]:
     """Nouns of `rest` (a question with its glossary names cut out) that the glossary never uses."""
-    import jieba.posseg as pseg
-
-    from glossarian.lexical import _get_jieba
-
-    _get_jieba()  # initialised once, quietly
     out = []
-    for pair in pseg.cut(rest):
-        word, flag = pair.word.strip(), pair.flag
+    for word, flag in tagged_words(rest):
+        word = word.strip()
         if len(word) < 2 or not _WORDY.search(word) or word.lower() in STOPWORDS or known_word(word, known):
             continue
         if GENERIC_ZH.search(word) and len(GENERIC_ZH.sub("", word)) < 2:

@@ -60,6 +60,14 @@ def known_word(word: str, known: set[str]) -> bool:
     return mainland != w and (mainland in known or all(t in known for t in tokenize(mainland)))
 
 
+def tagged_words(text: str) -> list[tuple[str, str]]:
+    """(word, part-of-speech tag) of each word of `text` (jieba.posseg; Latin words are tagged "eng")."""
+    _get_jieba()  # initialised once, quietly
+    import jieba.posseg as pseg
+
+    return [(pair.word, pair.flag) for pair in pseg.cut(text)]
+
+
 def content_words(text: str) -> set[str]:
     """The distinct words of `text` (jieba's precise mode for Chinese), stop words and punctuation aside."""
     jieba = _get_jieba()

@@ -15,7 +15,7 @@ import functools
 import re
 
 from glossarian.lang import mainland_form, normalize, to_simplified
-from glossarian.lexical import STOPWORDS, known_word
+from glossarian.lexical import STOPWORDS, known_word, tagged_words
 
 # The subject of a definition question. Chinese trailing particles and punctuation are dropped.
 _END = r"\s*[?？。.!！~～]*\s*$"
@@ -266,14 +266,9 @@ _CJK_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
 def _cjk_mentions(text: str, matcher) -> list[str]:
     """Chinese names the glossary has never heard of: one or two words it never uses before a kind-of-thing word
     ("胶囊" + "网络", "匈牙利" + "匹配"), the whole not a glossary name nor one typed wrongly."""
-    import jieba.posseg as pseg
-
-    from glossarian.lexical import _get_jieba
-
     if not CJK.search(text):
         return []
-    _get_jieba()
-    words = [(w.word, w.flag) for w in pseg.cut(to_simplified(text))]
+    words = tagged_words(to_simplified(text))
     out = []
     for i, (word, _) in enumerate(words):
         if word not in TERM_HEADS:
@@ -284,9 +279,9 @@ def _cjk_mentions(text: str, matcher) -> list[str]:
                 break
             modifiers.insert(0, prev)
         name = "".join(modifiers) + word
+        known = any(matcher.exactly(n) or matcher.fuzzy(n) for n in {name, mainland_form(name)})
         # A glossary name inside it longer than the head ("时束搜索": 束搜索 split wrongly) means a known term.
-        if modifiers and not any(matcher.exactly(n) or matcher.fuzzy(n) for n in {name, mainland_form(name)}) and not any(
-                len(name[a:b]) > len(word) for a, b in matcher.spans_of(name)):
+        if modifiers and not known and all(b - a <= len(word) for a, b in matcher.spans_of(name)):
             out.append(name)
     return out
 
@@ -303,8 +298,9 @@ def mentioned_term(question: str, matcher) -> str | None:
     for word in unheard:
         rest = re.sub(r"(?<![A-Za-z0-9_])" + re.escape(word) + r"(?![A-Za-z0-9_])", " ", rest)
     chinese = _cjk_mentions(rest, matcher)
+    rest = to_simplified(rest) if chinese else rest
     for word in chinese:
-        rest = to_simplified(rest).replace(word, " ")
+        rest = rest.replace(word, " ")
     unheard += chinese
     if not unheard:
         return None

@@ -192,7 +192,7 @@ class NameMatcher:
     def without_names(self, question: str) -> str:
         """The normalised question with every glossary name it contains blanked out."""
         text = normalize(question)
-        for a, b in sorted(self._named(question)[1], reverse=True):
+        for a, b in sorted(self.spans_of(question), reverse=True):
             text = text[:a] + " " + text[b:]
         return text
 
