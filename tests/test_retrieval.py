@@ -424,3 +424,11 @@ def test_a_named_term_leads_only_when_the_question_says_little_else(retriever, q
     """Written for this test, not taken from an evaluation set (retrieval.FEW_OTHER_WORDS)."""
     r = retriever.search(question)
     assert not r.abstained and r.hits[0].entry.id == subject, [h.entry.id for h in r.hits]
+
+
+def test_taiwan_words_name_their_entries(retriever):
+    """殘差網路 is Taiwan's 残差网络 (character conversion alone gives 残差网路): the names are looked up in the mainland
+    form too, so the question names ResNet and the CNN like its Simplified twin does."""
+    r = retriever.search("殘差網路和卷積神經網路是什麼關係")
+    assert {"resnet", "convolutional-neural-network"} <= set(r.named_in_question), r.named_in_question
+    assert not r.abstained and "resnet" in [h.entry.id for h in r.hits][:3]

@@ -25,7 +25,7 @@ from glossarian import intent as intents
 from glossarian.corpus import Entry
 from glossarian.elsewhere import elsewhere_rest
 from glossarian.index import BACKGROUND_FILE, IndexData
-from glossarian.lang import normalize, to_simplified
+from glossarian.lang import mainland_form, normalize, to_simplified
 from glossarian.lexical import content_words
 from glossarian.manifest import Calibration
 from glossarian.missing import mentioned_term, missing_term
@@ -147,6 +147,9 @@ class Retriever:
         lex = self.index.lexical.scores(text) if mode != "dense" else np.zeros(n, dtype=np.float32)
         lex_ids = [int(i) for i in np.argsort(-lex)[:CANDIDATES] if lex[i] > 0]
         named = self.matcher.find(text) if mode == "hybrid" else []
+        if mode == "hybrid" and (mainland := mainland_form(text)) != text:
+            # Taiwan words name entries too (頸部網路 is 颈部网络); only the names are looked up in that form.
+            named += [i for i in self.matcher.find(mainland) if i not in named]
         cands = np.array(list(dict.fromkeys([*map(int, dense_ids), *lex_ids, *named])), dtype=np.int64)
         cos = groups[:, cands] if self.index.exact else self.index.cosines(cands, qvec)
         top_lex = float(lex.max()) if n else 0.0
