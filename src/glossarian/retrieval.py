@@ -167,8 +167,7 @@ class Retriever:
             if named and not missing and plain is None and (other := elsewhere_rest(text, self.matcher,
                                                                                       self.matcher.known_words)):
                 rvec = self.embedder.embed_queries([other])[0]
-                rest = (float(self.index.entry_cosines(rvec).max()) if self.index.exact
-                        else float(self.index.dense_search(rvec, 1)[0][0]), self.index.background_score(rvec))
+                rest = (float(self.index.dense_search(rvec, 1)[0][0]), self.index.background_score(rvec))
         return Features(question, text, cands, cos, np.asarray(lexn, dtype=np.float32),
                         named, seeking, float(bg), qvec, plain, facet, missing, mentioned, rest, plain_leads)
 
