@@ -377,11 +377,18 @@ def test_other_senses_and_absent_terms_in_the_context_set_abstain(dev_context_re
 # 0.652 / 0.730, in-scope wrongly abstained 0.035 / 0.050. Measured again, as they fell, after the checks of the
 # next session (another field's sense, Chinese names, the lead of a named abbreviation): holdout 3 hit@1 0.816, hit@3
 # 0.886, out-of-scope abstained 0.775, wrongly abstained 0.059; holdout v2 0.851 / 0.944 / 0.856 / 0.029.
-# Nothing is chosen on either. The floors sit a few points below, so a holdout can fail a change that hurts unseen
-# questions but is never tuned against.
+# tests/data/eval_holdout4.jsonl (436 questions: 146 descriptive, 55 context, 40 Traditional Chinese, 55 about real
+# terms the glossary lacks, 50 off-topic, ...) was written on 2026-11-30 by a helper who read only the entries' names,
+# aliases and one-line definitions (no `asks` line, no source, no other evaluation set, no tuning run). 4 of its 440
+# questions happened to match `asks` lines (one word for word) and were dropped by the near-duplicate rule below.
+# Measured as it fell on the code before and after the previous session's retrieval changes: hit@1 0.804 / 0.813,
+# hit@3 0.891 / 0.900, out-of-scope abstained 0.762 / 0.771, in-scope wrongly abstained 0.057 / 0.054.
+# Nothing is chosen on any of them. The floors sit a few points below, so a holdout can fail a change that hurts
+# unseen questions but is never tuned against.
 HOLDOUT_FLOORS = {  # file: (hit@1 >=, hit@3 >=, out-of-scope abstained >=, in-scope wrongly abstained <=)
     "eval_holdout.jsonl": (0.82, 0.92, 0.80, 0.05),
     "eval_holdout3.jsonl": (0.78, 0.86, 0.73, 0.08),
+    "eval_holdout4.jsonl": (0.78, 0.87, 0.73, 0.08),
 }
 
 
