@@ -225,13 +225,18 @@ def server_config(settings: Settings, app):
     """
     import uvicorn
 
+    return uvicorn.Config(app, **uvicorn_options(settings))
+
+
+def uvicorn_options(settings: Settings) -> dict:
+    """The options every way of serving shares (one process or `--workers N`)."""
     from glossarian.web.one_write import OneWriteH11Protocol
 
     trusted = trusted_proxies(settings)
-    return uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
-                          proxy_headers=bool(trusted), forwarded_allow_ips=trusted or [],
-                          server_header=False,  # no "server: uvicorn" on every response
-                          timeout_keep_alive=5, http=OneWriteH11Protocol)
+    return dict(host=settings.host, port=settings.port, log_level="info",
+                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or [],
+                server_header=False,  # no "server: uvicorn" on every response
+                timeout_keep_alive=5, http=OneWriteH11Protocol)
 
 
 def redact_logs(settings: Settings) -> None:
@@ -264,8 +269,6 @@ def serve(settings: Settings | None = None, app=None) -> None:
 
     import uvicorn
 
-    from glossarian.web.one_write import OneWriteH11Protocol
-
     settings = settings or Settings.from_env()
     _log_to_stderr()
     print(f"Glossarian: http://{settings.host}:{settings.port}{settings.root_path.rstrip('/')}/ "
@@ -274,11 +277,8 @@ def serve(settings: Settings | None = None, app=None) -> None:
         # Worker processes rebuild their settings from the environment: hand them ours.
         for name in ("corpus", "index", "embed_model", "host", "port", "workers", "threads"):
             os.environ[f"GLOSSARIAN_{name.upper()}"] = str(getattr(settings, name))
-        uvicorn.run("glossarian.web:app_from_env", factory=True, host=settings.host, port=settings.port,
-                    workers=settings.workers, log_level="info", server_header=False, http=OneWriteH11Protocol,
-                    proxy_headers=bool(trusted_proxies(settings)),
-                    forwarded_allow_ips=trusted_proxies(settings) or [], timeout_graceful_shutdown=10,
-                    timeout_worker_healthcheck=WORKER_PING_S)
+        uvicorn.run("glossarian.web:app_from_env", factory=True, workers=settings.workers,
+                    timeout_graceful_shutdown=10, timeout_worker_healthcheck=WORKER_PING_S, **uvicorn_options(settings))
         return
     app = app or create_app(settings)
     config = server_config(settings, app)  # configures uvicorn's loggers, so the redaction comes after
