@@ -75,6 +75,13 @@ class IndexData:
         # neighbouring entries ("the neck fuses the backbone's features"), and `asks` views are question-shaped,
         # so a question can resemble them by form alone (Calibration.facet_penalty, asks_penalty).
         self.group = np.array([VIEW_GROUPS.index(_group_of(k)) for k in self.view_kinds.tolist()], dtype=np.int64)
+        # For the full scan (every question): each group's rows, entry by entry, and where each entry's run starts.
+        self._group_rows = []
+        for g in range(len(VIEW_GROUPS)):
+            rows = np.flatnonzero(self.group == g)
+            owners = self.owner[rows]
+            firsts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]) if len(rows) else rows
+            self._group_rows.append((rows, firsts, owners[firsts]))
 
     @property
     def exact(self) -> bool:
@@ -90,7 +97,12 @@ class IndexData:
         """Best cosine per view group of every entry (exact), shape (len(VIEW_GROUPS), entries)."""
         if not len(self.entries):
             return np.zeros((len(VIEW_GROUPS), 0), dtype=np.float32)
-        return self._grouped(self.vectors @ query_vec, self.offsets[:-1], self.group)
+        sims = self.vectors @ query_vec
+        out = np.full((len(VIEW_GROUPS), len(self.entries)), -np.inf, dtype=np.float32)
+        for g, (rows, firsts, owners) in enumerate(self._group_rows):
+            if len(rows):
+                out[g, owners] = np.maximum.reduceat(sims[rows], firsts)
+        return out
 
     def dense_search(self, query_vec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k entries by their best view's cosine (any kind): (scores, entry positions), best first."""
