@@ -144,10 +144,10 @@ def _subjects(retrieval, hits: list, subject, index=None) -> list:
             if template is None:
                 return []
             own = replace(template, entry=subject)
-        return [own] + [h for h in hits if h.exact and h.entry.id != subject.id][:3]
-    named = [h for h in hits if h.exact]
+        return [own] + [h for h in hits if h.named and h.entry.id != subject.id][:3]
+    named = [h for h in hits if h.named]
     if len(named) >= 2:
-        position = {id_: n for n, id_ in enumerate(retrieval.named)}
+        position = {id_: n for n, id_ in enumerate(retrieval.named_in_question)}
         return sorted(named, key=lambda h: position.get(h.entry.id, len(position)))[:4]
     return hits[:1]
 

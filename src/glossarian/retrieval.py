@@ -63,10 +63,6 @@ class Hit:
     named: bool  # the question names this entry (exactly, or with a typo that was corrected)
     view: str = "definition"  # the kind of view that matched best ("definition", a facet key, "asks")
 
-    @property
-    def exact(self) -> bool:  # the pre-2026-11 name of `named`, kept for callers not yet renamed
-        return self.named
-
     def to_source(self) -> dict:
         return {"id": self.entry.id, "term_en": self.entry.term_en, "term_zh": self.entry.term_zh,
                 "score": round(float(self.score), 4)}
@@ -81,14 +77,6 @@ class Retrieval:
     background: float = 0.0  # best cosine against the out-of-scope background
     named_in_question: list[str] = field(default_factory=list)  # ids the question names, in order of appearance
     missing: str | None = None  # the term the question is about that the glossary lacks (then it abstained)
-
-    @property
-    def named(self) -> list[str]:  # the pre-2026-11 name of `named_in_question`
-        return self.named_in_question
-
-    @named.setter
-    def named(self, ids: list[str]) -> None:
-        self.named_in_question = ids
 
 
 @dataclass
