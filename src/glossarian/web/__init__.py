@@ -218,18 +218,19 @@ def trusted_proxies(settings: Settings) -> list[str]:
 
 
 def server_config(settings: Settings, app):
-    """uvicorn's configuration, with every security-relevant choice made here rather than left to defaults.
-
-    Proxy trust: uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, which is exactly where a
-    same-host proxy (or anyone on the host) connects from; here only GLOSSARIAN_TRUSTED_PROXIES is trusted.
-    """
+    """uvicorn's configuration for one process (see uvicorn_options)."""
     import uvicorn
 
     return uvicorn.Config(app, **uvicorn_options(settings))
 
 
 def uvicorn_options(settings: Settings) -> dict:
-    """The options every way of serving shares (one process or `--workers N`)."""
+    """The options every way of serving shares (one process or `--workers N`), with every security-relevant choice
+    made here rather than left to defaults.
+
+    Proxy trust: uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, which is exactly where a
+    same-host proxy (or anyone on the host) connects from; here only GLOSSARIAN_TRUSTED_PROXIES is trusted.
+    """
     from glossarian.web.one_write import OneWriteH11Protocol
 
     trusted = trusted_proxies(settings)
