@@ -209,6 +209,23 @@ def test_alias_claimed_by_two_entries_is_reported(tmp_path):
     assert "'gap'" in problems[0] and "global-average-pooling.md" in problems[0]
 
 
+def test_alias_written_in_traditional_characters_names_the_entry_in_both_scripts(tmp_path):
+    # Questions are matched in Simplified script; a Taiwan name written as Taiwan writes it must still match.
+    from glossarian.lang import to_simplified
+    from glossarian.names import NameMatcher
+
+    folder = copy_entries(tmp_path / "corpus")
+    write_entry(folder, "glorp-normalization", term_en="Glorp Normalization", term_zh="格洛普归一化",
+                aliases="格洛普正規化, GlorpNorm")
+    corpus = load_corpus(folder)
+    entry = next(e for e in corpus.entries if e.id == "glorp-normalization")
+    matcher = NameMatcher(corpus.entries)
+
+    assert "格洛普正规化" in entry.aliases and "GlorpNorm" in entry.aliases
+    for question in ("格洛普正規化是什麼", "格洛普正规化是什么"):
+        assert [corpus.entries[i].id for i in matcher.find(to_simplified(question))] == ["glorp-normalization"]
+
+
 def test_related_id_that_does_not_exist_is_reported(tmp_path):
     folder = copy_entries(tmp_path / "corpus", ["neck", "head"])
     text = (folder / "neck.md").read_text("utf-8").replace("related: [backbone, head,", "related: [head,")

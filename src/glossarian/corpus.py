@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from glossarian.errors import CorpusError
+from glossarian.lang import to_simplified
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SECTION_RE = re.compile(r"^##\s+(.+?)\s*$", re.M)
@@ -340,7 +341,9 @@ def parse_entry(path: Path, root: Path | None = None) -> tuple[Entry | None, lis
         term_zh=meta["term_zh"].strip(),
         zh=texts.get("zh", ""),
         en=texts.get("en", ""),
-        aliases=tuple(str(a).strip() for a in meta.get("aliases", []) if str(a).strip()),
+        # Questions are matched in Simplified script (lang.to_simplified), so an alias written in Traditional
+        # characters (a Taiwan name, 批次正規化) is kept in Simplified script or it could never match.
+        aliases=tuple(dict.fromkeys(to_simplified(str(a).strip()) for a in meta.get("aliases", []) if str(a).strip())),
         related=tuple(str(r).strip() for r in meta.get("related", [])),
         tags=tuple(str(t).strip() for t in meta.get("tags", [])),
         demo=demo.strip() if demo else None,
