@@ -174,12 +174,17 @@ def test_an_off_topic_question_mentioning_a_product_is_a_plain_abstention(assist
     ("卷积神经网络的感受野怎么算", []),
     ("Whisper 推理時束搜索的 beam size 一般設多少", []),  # 束搜索 (beam search) split wrongly as 時束 + 搜索
     ("训练的时候梯度累积步数怎么设", []),
+    # a noun the glossary uses, before a kind-of-thing word, in a pairing it never writes
+    ("频谱归一化怎么做", ["频谱归一化"]),
+    ("价值网络和策略网络有什么区别", ["价值网络", "策略网络"]),
+    ("请问层归一化是什么意思", []),  # a word of asking is no part of a name
+    ("编码器-解码器结构是什么？", []),  # a glossary name (解码器) is part of it
 ])
 def test_chinese_names_the_glossary_never_uses_are_noticed(assistant, question, names):
     from glossarian.lang import normalize
     from glossarian.missing import _cjk_mentions
 
-    assert _cjk_mentions(normalize(question), assistant.retriever().matcher)[:1] == names[:1]
+    assert _cjk_mentions(normalize(question), assistant.retriever().matcher) == names
 
 
 @pytest.mark.parametrize("question, entry_id", [

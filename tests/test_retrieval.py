@@ -5,7 +5,7 @@ import json
 import re
 
 import pytest
-from helpers import DATA
+from helpers import CORPUS, DATA
 
 from glossarian.evaluate import evaluate, load_cases
 from glossarian.lang import detect_language, is_traditional, to_simplified, to_traditional
@@ -439,3 +439,42 @@ def test_taiwan_words_name_their_entries(retriever):
     r = retriever.search("殘差網路和卷積神經網路是什麼關係")
     assert {"resnet", "convolutional-neural-network"} <= set(r.named_in_question), r.named_in_question
     assert not r.abstained and "resnet" in [h.entry.id for h in r.hits][:3]
+
+
+def _taiwan_names() -> list[tuple[str, str]]:
+    """(entry id, name) for every alias the shipped corpus writes in Traditional characters: Taiwan's names."""
+    import yaml
+
+    out = []
+    for path in sorted(CORPUS.glob("*.md")):
+        meta = yaml.safe_load(path.read_text("utf-8").split("---")[1])
+        out += [(meta["id"], a) for a in meta.get("aliases") or [] if is_traditional(str(a))]
+    return out
+
+
+def test_a_term_asked_by_its_taiwan_name_is_answered_with_its_entry(retriever):
+    """批次正規化 is Taiwan's Batch Normalization; character conversion alone gives 批次正规化, which no mainland name
+    is (and 批次 alone is a mini-batch). Every Taiwan name the corpus lists, asked the way a Taiwan reader asks."""
+    names = _taiwan_names()
+    assert len(names) >= 100 and ("batch-normalization", "批次正規化") in names
+    wrong = []
+    for entry_id, name in names:
+        for question in (f"{name}是什麼？", f"請問{name}是什麼意思"):
+            r = retriever.search(question)
+            got = "abstained" if r.abstained else r.hits[0].entry.id
+            if got != entry_id:
+                wrong.append(f"{question} -> {got} (expected {entry_id})")
+    assert not wrong, wrong
+
+
+def test_every_entry_asked_politely_by_its_name_is_answered_with_that_entry(retriever, index_data):
+    """An opening like 请问 / 想问一下, or a name with "of" in it, is no part of the subject: "请问层归一化是什么意思" once
+    abstained on a term "请问层", "What does Mixture of Experts mean?" on a term "Mixture"."""
+    wrong = []
+    for e in index_data.entries:
+        for question in (f"请问{e.term_zh}是什么意思", f"想问一下{e.term_zh}是什么", f"What does {e.term_en} mean?"):
+            r = retriever.search(question)
+            got = "abstained" if r.abstained else r.hits[0].entry.id
+            if got != e.id:
+                wrong.append(f"{question} -> {got} (missing: {r.missing})")
+    assert not wrong, wrong

@@ -19,10 +19,12 @@ from glossarian.lexical import STOPWORDS, known_word, tagged_words
 
 # The subject of a definition question. Chinese trailing particles and punctuation are dropped.
 _END = r"\s*[?？。.!！~～]*\s*$"
+# How a question may open before its subject: asking politely ("请问", "想问一下"), or going on ("那").
+_ASK = r"^(?:请问一下|请问|请教一下|请教|想问一下|想问下|想问|问一下|那么|那)?[，,\s]*"
 SUBJECT_PATTERNS = [re.compile(p, re.I) for p in (
-    r"^(?:请问|请|那)?\s*(?:什么是|啥是|何为|何谓|什么叫)\s*(?P<s>.+?)" + r"\s*[呢啊呀]?" + _END,
-    r"^(?:请问|那)?\s*(?P<s>.+?)\s*(?:是什么(?:东西|意思)?|是啥(?:东西|意思)?|指的是什么|是干什么的|是干嘛的|是个啥|是哪个)\s*[呢啊呀]?" + _END,
-    r"^(?:请)?(?:解释一下|介绍一下|讲讲|说说|解释|介绍)\s*(?P<s>.+?)" + _END,
+    _ASK + r"(?:请)?\s*(?:什么是|啥是|何为|何谓|什么叫)\s*(?P<s>.+?)" + r"\s*[呢啊呀]?" + _END,
+    _ASK + r"(?P<s>.+?)\s*(?:是什么(?:东西|意思)?|是啥(?:东西|意思)?|指的是什么|是干什么的|是干嘛的|是个啥|是哪个)\s*[呢啊呀]?" + _END,
+    _ASK + r"(?:请)?(?:解释一下|介绍一下|讲讲|说说|解释|介绍)\s*(?P<s>.+?)" + _END,
     r"^(?:so\s+|and\s+)?(?:what|who)(?:'s|\s+is|\s+are)\s+(?:an?\s+|the\s+)?(?P<s>.+?)" + _END,
     r"^(?:please\s+)?(?:explain|define|describe)\s+(?:what\s+)?(?:an?\s+|the\s+)?(?P<s>.+?)(?:\s+is)?" + _END,
     r"^what does\s+(?P<s>.+?)\s+(?:mean|stand for)" + _END,
@@ -62,8 +64,10 @@ NEAR_TYPOS = 2           # edits within which a subject is a retrieved name type
                          # matcher's own allowance for names of ten letters or more (names.py)
 
 
-def subjects(question: str) -> list[tuple[str, bool]]:
-    """(phrase, quoted) for each phrase the question asks about by name, quoted ones first (may be empty)."""
+def subjects(question: str, names=None) -> list[tuple[str, bool]]:
+    """(phrase, quoted) for each phrase the question asks about by name, quoted ones first (may be empty).
+    names: a lookup (NameMatcher.exactly); a subject that is a glossary name as a whole is not cut into term and
+    context ("Mixture of Experts" is one term, not Mixture in the context of experts)."""
     text = MARKUP.sub(" ", normalize(question))
     found = [(next(g for g in m.groups() if g).strip(), True) for m in QUOTED.finditer(text)]
     # The first sentence that asks about something by name: "What is X? I saw it in a paper" asks about X.
@@ -71,7 +75,7 @@ def subjects(question: str) -> list[tuple[str, bool]]:
                   if (m := pattern.match(sentence.strip()))), None)
     if match:
         phrase = match.group("s").strip(" ,，:：'\"“”‘’「」")
-        found.append((_head(phrase), False))
+        found.append((phrase if names is not None and names(phrase) else _head(phrase), False))
     else:
         bare = text.strip(" ?？!！.。")
         if len(bare.split()) <= 2 and SPECIFIC.fullmatch(bare):  # a bare "SwiGLU?" is a subject on its own
@@ -191,7 +195,7 @@ def missing_term(question: str, matcher, entries, near=()) -> str | None:
     to it), `near` the retrieved hits or their entries (a subject within a typo of one of their names is covered).
     """
     near_names = [n for h in near for n in getattr(h, "entry", h).names]
-    for phrase, quoted in subjects(question):
+    for phrase, quoted in subjects(question, matcher.exactly):
         phrase = re.sub(r"^(?:an?|the)\s+", "", phrase.strip(), flags=re.I)
         if _termlike(phrase) and not quoted:
             candidates = [(phrase, True)]
@@ -214,7 +218,7 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)$")
 TYPO_EDITS = (1, 2)  # edits within which a lowercase word is a known word typed wrongly (short, >= 8 letters)
 
 
-def _mentions(text: str) -> list[str]:
+def _mentions(text: str) -> list[re.Match]:
     """Words that look like names: in Chinese text every Latin word; in English ones with a capital past the first
     letter or a digit (SimCLR, S4, GPT-4o), or capitalised where no sentence starts."""
     chinese = bool(CJK.search(text))
@@ -223,7 +227,7 @@ def _mentions(text: str) -> list[str]:
         word = m.group()
         if (chinese or any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
                 or (word[0].isupper() and not _SENTENCE_START.search(text[: m.start()]))):
-            out.append(word)
+            out.append(m)
     return out
 
 
@@ -261,27 +265,49 @@ TERM_HEADS = frozenset(
     "正则化 优化 优化器 池化 聚类 回归 分类器 嵌入 匹配 剪枝 量化 微调 增强 函数 变换 架构 结构 方法 策略 框架 层 单元 "
     "门控 训练 推理 生成 检测 分割 表示 估计 距离 系数 定理 假设 过程".split())
 _CJK_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
+# Words of asking, never part of a name ("请问层归一化是什么意思" asks about 层归一化, not about "请问层").
+NOT_A_NAME = STOPWORDS | {"请教", "想问", "求问", "问问", "求助", "想知道", "了解"}
 
 
 def _cjk_mentions(text: str, matcher) -> list[str]:
-    """Chinese names the glossary has never heard of: one or two words it never uses before a kind-of-thing word
-    ("胶囊" + "网络", "匈牙利" + "匹配"), the whole not a glossary name nor one typed wrongly."""
+    """Chinese names the glossary has never heard of, a kind-of-thing word after
+    - one or two words it never uses ("胶囊" + "网络", "匈牙利" + "匹配"), the whole not a glossary name nor one typed
+      wrongly;
+    - or a noun it does use, when the glossary never writes the two together and no glossary name is part of them
+      ("课程" + "学习", "经验" + "回放"; not "编码器-解码器结构", which names encoder-decoder).
+    """
     if not CJK.search(text):
         return []
-    words = tagged_words(to_simplified(text))
-    out = []
+    simplified = normalize(to_simplified(text))  # as spans_of reads it, so offsets agree
+    words = tagged_words(simplified)
+    spans = None
+    out, at = [], 0
     for i, (word, _) in enumerate(words):
+        start, at = at, at + len(word)  # jieba's words tile the text
         if word not in TERM_HEADS:
             continue
         modifiers: list[str] = []
         for prev, flag in reversed(words[max(0, i - 2):i]):
-            if not (_CJK_WORD.fullmatch(prev) and not known_word(prev, matcher.known_words) and flag[:1] in "nvaj"):
+            if not (_CJK_WORD.fullmatch(prev) and prev not in NOT_A_NAME and not known_word(prev, matcher.known_words)
+                    and flag[:1] in "nvaj"):
                 break
             modifiers.insert(0, prev)
         name = "".join(modifiers) + word
         known = any(matcher.exactly(n) or matcher.fuzzy(n) for n in {name, mainland_form(name)})
         # A glossary name inside it longer than the head ("时束搜索": 束搜索 split wrongly) means a known term.
         if modifiers and not known and all(b - a <= len(word) for a, b in matcher.spans_of(name)):
+            out.append(name)
+            continue
+        prev, flag = words[i - 1] if i else ("", "")
+        name = prev + word
+        if modifiers or not _CJK_WORD.fullmatch(prev) or prev in NOT_A_NAME or flag[:1] not in "nj" or known:
+            continue
+        if spans is None:
+            spans = matcher.spans_of(simplified)
+        begin = start - len(prev)
+        if any(a < start + len(word) and b > begin for a, b in spans):
+            continue
+        if not any(form in matcher.corpus_text for form in {name, mainland_form(name)}):
             out.append(name)
     return out
 
@@ -293,7 +319,10 @@ def mentioned_term(question: str, matcher) -> str | None:
     learning") is about that entry; a name the corpus uses somewhere (a dataset in an example) is context the
     glossary knows."""
     text = MARKUP.sub(" ", normalize(question))
-    unheard = [w for w in _mentions(text) if _unheard_of(w, matcher)]
+    # A word of a glossary name is not a name of its own ("Mixture" in "What does Mixture of Experts mean?").
+    spans = matcher.spans_of(text)
+    unheard = [m.group() for m in _mentions(text)
+               if not any(a <= m.start() and m.end() <= b for a, b in spans) and _unheard_of(m.group(), matcher)]
     rest = text
     for word in unheard:
         rest = re.sub(r"(?<![A-Za-z0-9_])" + re.escape(word) + r"(?![A-Za-z0-9_])", " ", rest)

@@ -112,6 +112,9 @@ class NameMatcher:
             log.warning("Typo matching is off: the corpus has %d names, more than %d (names.FUZZY_MAX_NAMES); "
                         "exactly written names still match.", names, FUZZY_MAX_NAMES)
         self.primary = {i: normalize(e.term_en) for i, e in enumerate(entries)}
+        # Everything the glossary writes, for asking "does it ever use this phrase?" (missing._cjk_mentions).
+        self.corpus_text = "\n".join(
+            "\n".join([e.zh, e.en, *e.names, *(line for lines in e.asks.values() for line in lines)]) for e in entries)
         # Latin words used in any name ("swin" is not one: "Swin Transformer" is another term's name).
         self.name_words = {w.lower() for e in entries for n in e.names for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", n)}
         for i, e in enumerate(entries):

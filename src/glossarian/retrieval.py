@@ -177,7 +177,7 @@ class Retriever:
 
         if not named:
             return None, True, None
-        for phrase, _ in subjects(question):
+        for phrase, _ in subjects(question, self.matcher.exactly):
             exact = [i for i in self.matcher.exactly(phrase) if i in named]
             if len(exact) == 1:
                 return exact[0], True, self._facet(question, named)
