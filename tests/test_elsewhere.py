@@ -50,3 +50,16 @@ def test_only_unknown_nouns_count_as_foreign():
     assert foreign_nouns("到底 为啥 说白了", known) == []  # colloquial words say how, not what about
     assert foreign_nouns("why does MobileNetV2 use VGG16 style blocks", {"blocks", "style", "use"}) == []
     assert set(foreign_nouns("what drives the wind pressure", {"what"})) >= {"wind", "pressure"}
+    # where the reader met the term, and who asks, is no other field
+    assert foreign_nouns("看论文经常看到 ，能不能通俗地解释一下它是干什么的", known) == []
+    assert "interview" not in foreign_nouns("In an interview I was asked about ; how would you explain the idea", known)
+
+
+@pytest.mark.parametrize("question, entry_id", [
+    ("看论文的时候经常看到消融实验，能不能通俗地解释一下它是干什么的", "ablation-study"),
+    ("组会上导师提到了梯度裁剪，我没太听懂，它主要解决什么问题？", "gradient-clipping"),
+])
+def test_a_term_met_in_a_paper_or_a_meeting_is_answered(assistant, question, entry_id):
+    a = assistant.ask(question)
+    assert not a.abstained and a.sources[0].entry.id == entry_id, [s.entry.id for s in a.sources]
+

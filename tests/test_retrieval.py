@@ -478,3 +478,19 @@ def test_every_entry_asked_politely_by_its_name_is_answered_with_that_entry(retr
             if got != e.id:
                 wrong.append(f"{question} -> {got} (missing: {r.missing})")
     assert not wrong, wrong
+
+
+@pytest.mark.parametrize("question, subject", [
+    # the rest, the name cut out, asks nothing of the glossary: the one named entry is what is asked about
+    ("面试被问到卷积，我该怎么用自己的话讲清楚它的原理和用途", "convolution"),
+    ("I keep seeing Transformer in papers I read for my project, what does it actually do?", "transformer"),
+    ("Reading a blog post about the Transformer, what is it in a nutshell?", "transformer"),
+    # the rest describes another entry: that entry, not the model named in passing
+    ("GPT 生成的时候是怎么复用之前已经算过的 key 和 value 来省计算的", "kv-cache"),
+])
+def test_a_long_question_naming_one_term_is_about_it_unless_the_rest_asks_about_something_else(retriever, question,
+                                                                                                 subject):
+    """Written for this test, not taken from an evaluation set (Features.named_rest)."""
+    r = retriever.search(question)
+    assert not r.abstained and r.hits[0].entry.id == subject, [h.entry.id for h in r.hits]
+

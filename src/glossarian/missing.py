@@ -267,6 +267,7 @@ TERM_HEADS = frozenset(
 _CJK_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
 # Words of asking, never part of a name ("请问层归一化是什么意思" asks about 层归一化, not about "请问层").
 NOT_A_NAME = STOPWORDS | {"请教", "想问", "求问", "问问", "求助", "想知道", "了解"}
+_DONE_VERB = re.compile(r"[\u4e00-\u9fff][到过完]")  # 问到, 看到, 用过, 学完: a verb and its result, never a name's word
 
 
 def _cjk_mentions(text: str, matcher) -> list[str]:
@@ -288,7 +289,8 @@ def _cjk_mentions(text: str, matcher) -> list[str]:
             continue
         modifiers: list[str] = []
         for prev, flag in reversed(words[max(0, i - 2):i]):
-            if not (_CJK_WORD.fullmatch(prev) and prev not in NOT_A_NAME and not known_word(prev, matcher.known_words)
+            if not (_CJK_WORD.fullmatch(prev) and prev not in NOT_A_NAME and not _DONE_VERB.fullmatch(prev)
+                    and not known_word(prev, matcher.known_words)
                     and flag[:1] in "nvaj"):
                 break
             modifiers.insert(0, prev)
