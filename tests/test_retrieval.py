@@ -396,6 +396,9 @@ def test_questions_in_taiwan_vocabulary_find_their_terms(retriever):
 # questions happened to match `asks` lines (one word for word) and were dropped by the near-duplicate rule below.
 # Measured as it fell on the code before and after the previous session's retrieval changes: hit@1 0.804 / 0.813,
 # hit@3 0.891 / 0.900, out-of-scope abstained 0.762 / 0.771, in-scope wrongly abstained 0.057 / 0.054.
+# Measured again, as they fell, after the Taiwan names, framings and missing-compound changes of the last session of
+# 2026-11-30: holdout 4 0.807 / 0.897 / 0.771 / 0.057, holdout 3 0.816 / 0.892 / 0.787 / 0.059, holdout v2 0.853 /
+# 0.949 / 0.867 / 0.029 (hit@1 / hit@3 / out-of-scope abstained / wrongly abstained).
 # Nothing is chosen on any of them. The floors sit a few points below, so a holdout can fail a change that hurts
 # unseen questions but is never tuned against.
 HOLDOUT_FLOORS = {  # file: (hit@1 >=, hit@3 >=, out-of-scope abstained >=, in-scope wrongly abstained <=)
