@@ -290,8 +290,7 @@ def _cjk_mentions(text: str, matcher) -> list[str]:
         modifiers: list[str] = []
         for prev, flag in reversed(words[max(0, i - 2):i]):
             if not (_CJK_WORD.fullmatch(prev) and prev not in NOT_A_NAME and not _DONE_VERB.fullmatch(prev)
-                    and not known_word(prev, matcher.known_words)
-                    and flag[:1] in "nvaj"):
+                    and not known_word(prev, matcher.known_words) and flag[:1] in "nvaj"):
                 break
             modifiers.insert(0, prev)
         name = "".join(modifiers) + word
@@ -300,17 +299,18 @@ def _cjk_mentions(text: str, matcher) -> list[str]:
         if modifiers and not known and all(b - a <= len(word) for a, b in matcher.spans_of(name)):
             out.append(name)
             continue
-        prev, flag = words[i - 1] if i else ("", "")
-        name = prev + word
-        if modifiers or not _CJK_WORD.fullmatch(prev) or prev in NOT_A_NAME or flag[:1] not in "nj" or known:
+        if modifiers or i == 0:
+            continue
+        prev, flag = words[i - 1]
+        if not _CJK_WORD.fullmatch(prev) or prev in NOT_A_NAME or flag[:1] not in "nj":
             continue
         if spans is None:
             spans = matcher.spans_of(simplified)
-        begin = start - len(prev)
-        if any(a < start + len(word) and b > begin for a, b in spans):
-            continue
-        if not any(form in matcher.corpus_text for form in {name, mainland_form(name)}):
-            out.append(name)
+        if any(a < start + len(word) and b > start - len(prev) for a, b in spans):
+            continue  # a glossary name is part of it (the head itself, or 解码器 in 解码器结构)
+        forms = {prev + word, mainland_form(prev + word)}
+        if not any(matcher.fuzzy(f) or f in matcher.corpus_text for f in forms):
+            out.append(prev + word)
     return out
 
 

@@ -241,7 +241,7 @@ class Retriever:
         focus = lead if lead is not None else (f.facet if f.facet in trusted and (named_ok or unnamed_ok) else None)
         if focus is None and f.named_rest_text is not None and (named_ok or unnamed_ok) \
                 and max(score, key=score.get) != f.named[0]:
-            if f.named_rest is None:  # embedded only when it decides something (about 1 question in 12 on dev)
+            if f.named_rest is None:  # embedded only when it decides something (about 1 dev question in 15)
                 f.named_rest = self._alone(f.named_rest_text)
             if not _in_scope(f.named_rest, cal):  # the question is about the one entry it names
                 focus = f.named[0]
