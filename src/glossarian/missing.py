@@ -309,7 +309,7 @@ def _cjk_mentions(text: str, matcher) -> list[str]:
         if any(a < start + len(word) and b > start - len(prev) for a, b in spans):
             continue  # a glossary name is part of it (the head itself, or 解码器 in 解码器结构)
         forms = {prev + word, mainland_form(prev + word)}
-        if not any(matcher.fuzzy(f) or f in matcher.corpus_text for f in forms):
+        if not any(matcher.fuzzy(f) or matcher.writes(f) for f in forms):
             out.append(prev + word)
     return out
 

@@ -112,9 +112,10 @@ class NameMatcher:
             log.warning("Typo matching is off: the corpus has %d names, more than %d (names.FUZZY_MAX_NAMES); "
                         "exactly written names still match.", names, FUZZY_MAX_NAMES)
         self.primary = {i: normalize(e.term_en) for i, e in enumerate(entries)}
-        # Everything the glossary writes, for asking "does it ever use this phrase?" (missing._cjk_mentions).
-        self.corpus_text = "\n".join(
+        # Everything the glossary writes, for asking "does it ever use this phrase?" (writes).
+        self._corpus_text = "\n".join(
             "\n".join([e.zh, e.en, *e.names, *(line for lines in e.asks.values() for line in lines)]) for e in entries)
+        self.writes = functools.lru_cache(maxsize=MEMO)(self._writes)
         # Latin words used in any name ("swin" is not one: "Swin Transformer" is another term's name).
         self.name_words = {w.lower() for e in entries for n in e.names for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", n)}
         for i, e in enumerate(entries):
@@ -183,6 +184,11 @@ class NameMatcher:
             for i in ids:
                 first_seen.setdefault(i, a)
         return sorted(first_seen, key=first_seen.get), taken
+
+    def _writes(self, phrase: str) -> bool:
+        """The glossary writes `phrase` somewhere: in an entry's text, names or `asks` lines (a scan of ~1 MB for the
+        shipped corpus, so answers are remembered: a long question may ask about the same phrase many times)."""
+        return phrase in self._corpus_text
 
     def find(self, question: str) -> list[int]:
         """Entries named in the question, in order of appearance; longest names win overlaps."""
