@@ -51,6 +51,9 @@ def test_every_corpus_entry_has_names_and_a_first_sentence():
     by_id = {t["id"]: t for t in doc["terms"]}
     assert by_id["backbone"]["zh"] == "骨干网络" and "feature extractor" in by_id["backbone"]["aliases"]
     assert "GAP" in by_id["global-average-pooling"]["aliases"]
+    # a wiki written in Traditional Chinese: the names in its script, and Taiwan's own names as Taiwan writes them
+    assert "骨幹網絡" in by_id["backbone"]["aliases"] and "批次正規化" in by_id["batch-normalization"]["aliases"]
+    assert all(len(t["aliases"]) == len(set(t["aliases"])) for t in doc["terms"])
     assert by_id["backbone"]["def"]["zh"].endswith("。") and "\n" not in by_id["backbone"]["def"]["en"]
     assert all(t["def"]["zh"] or t["def"]["en"] for t in doc["terms"])
 

@@ -40,13 +40,19 @@ def first_sentence(text: str) -> str:
 
 
 def terms_document(entries) -> dict:
-    """The JSON the highlighter loads: {"terms": [{id, zh, en, aliases, def: {zh, en}}]}; drafts left out."""
+    """The JSON the highlighter loads: {"terms": [{id, zh, en, aliases, def: {zh, en}}]}; drafts left out.
+    The aliases include every Chinese name in Traditional characters too (骨幹網絡, 批次正規化), so a wiki written in
+    Traditional Chinese gets its terms marked like one written in Simplified."""
+    from glossarian.lang import to_traditional
+
     terms = []
     for e in sorted(entries, key=lambda e: e.id):
         if e.is_draft:
             continue
+        names = [e.term_zh, *e.aliases]
+        aliases = dict.fromkeys([*e.aliases, *(to_traditional(n) for n in names)])
         terms.append({"id": e.id, "zh": e.term_zh, "en": e.term_en,
-                      "aliases": [a for a in e.aliases if a not in (e.term_zh, e.term_en)],
+                      "aliases": [a for a in aliases if a not in (e.term_zh, e.term_en)],
                       "def": {"zh": first_sentence(e.definition("zh")), "en": first_sentence(e.definition("en"))}})
     return {"terms": terms}
 
