@@ -112,9 +112,7 @@ class NameMatcher:
             log.warning("Typo matching is off: the corpus has %d names, more than %d (names.FUZZY_MAX_NAMES); "
                         "exactly written names still match.", names, FUZZY_MAX_NAMES)
         self.primary = {i: normalize(e.term_en) for i, e in enumerate(entries)}
-        # Everything the glossary writes, for asking "does it ever use this phrase?" (writes).
-        self._corpus_text = "\n".join(
-            "\n".join([e.zh, e.en, *e.names, *(line for lines in e.asks.values() for line in lines)]) for e in entries)
+        self._entries = entries  # for _corpus_text, joined only when first asked
         self.writes = functools.lru_cache(maxsize=MEMO)(self._writes)
         # Latin words used in any name ("swin" is not one: "Swin Transformer" is another term's name).
         self.name_words = {w.lower() for e in entries for n in e.names for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", n)}
@@ -184,6 +182,13 @@ class NameMatcher:
             for i in ids:
                 first_seen.setdefault(i, a)
         return sorted(first_seen, key=first_seen.get), taken
+
+    @functools.cached_property
+    def _corpus_text(self) -> str:
+        """Everything the glossary writes: built on the first question that needs it, not at start-up (a large
+        corpus's text is as large as the corpus)."""
+        return "\n".join("\n".join([e.zh, e.en, *e.names, *(line for lines in e.asks.values() for line in lines)])
+                         for e in self._entries)
 
     def _writes(self, phrase: str) -> bool:
         """The glossary writes `phrase` somewhere: in an entry's text, names or `asks` lines (a scan of ~1 MB for the
